@@ -1,0 +1,240 @@
+"""Index and einsum forms: the always-available renderings of any expression.
+
+Contract: :func:`to_einsum` returns one numpy expression (``np.einsum`` for every
+product) that ``eval(s, {"np": numpy, **values})`` turns into the same array as
+``evaluate``; it exists for every expression, so it is the fallback when no matrix
+form exists.  :func:`to_index` writes index notation with Kronecker deltas and summed
+indices (``F_abcd = δ_ac W_db``): output indices are ``a, b, c, …`` in order, summed
+ones ``i, j, k, …``.
+
+>>> import einderiv as ed
+>>> X, W = ed.symbols("X[p,q] W[q,r]")
+>>> ed.diff(X @ W, "X").to_index()
+'F_abcd = δ_ac W_db'
+"""
+
+from __future__ import annotations
+
+from .functions import FUNCTIONS
+from .ir import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol, topological
+
+OUT_LETTERS = "abcdefgh"
+SUM_LETTERS = "ijklpqrstuvwxyz"
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _fmt_coeff(c: float) -> str:
+    if c == int(c) and abs(c) < 1e15:
+        return str(int(c))
+    return repr(c)
+
+
+# -- einsum form ----------------------------------------------------------------------
+
+
+class _SizeSource:
+    """Finds a numpy spelling for the size of a dim (``W.shape[0]``)."""
+
+    def __init__(self, root: Expr) -> None:
+        self.where: dict[str, str] = {}
+        for node in topological(root):
+            if isinstance(node, Symbol):
+                for axis, dim in enumerate(node.dims):
+                    self.where.setdefault(dim, f"{node.name}.shape[{axis}]")
+
+    def __call__(self, dim: str) -> str:
+        if dim == "1":
+            return "1"
+        if dim not in self.where:
+            from .errors import EinderivError
+
+            raise EinderivError(
+                f"cannot write the size of dim '{dim}' in numpy: no symbol in the expression has it"
+            )
+        return self.where[dim]
+
+
+def to_einsum(expr: Expr) -> str:
+    """One numpy expression for ``expr`` with ``np.einsum`` for every product."""
+    return _einsum(expr, _SizeSource(expr), {})
+
+
+def _einsum(node: Expr, size, memo: dict[str, str]) -> str:
+    if node.key in memo:
+        return memo[node.key]
+    text = _einsum_node(node, size, memo)
+    memo[node.key] = text
+    return text
+
+
+def numpy_function(name: str, arg: str, param: float | None = None) -> str:
+    """numpy spelling of an elementwise function applied to ``arg`` (a numpy expression)."""
+    if name == "pow":
+        assert param is not None
+        if param == -1.0:
+            return f"(1 / {arg})"
+        if param == 0.5:
+            return f"np.sqrt({arg})"
+        return f"{arg}**{_fmt_coeff(param)}" if param >= 0 else f"{arg}**({_fmt_coeff(param)})"
+    if name == "sigmoid":
+        return f"(1 / (1 + np.exp(-{arg})))"
+    if name == "relu":
+        return f"np.maximum({arg}, 0)"
+    if name == "step":
+        return f"np.heaviside({arg}, 0.0)"
+    if name == "softplus":
+        return f"np.logaddexp(0, {arg})"
+    return f"{FUNCTIONS[name].numpy}({arg})"
+
+
+def numpy_logsumexp(arg: str, axes: tuple[int, ...], rank: int) -> str:
+    """Stable numpy spelling of ``logsumexp(arg, axes)``."""
+    ax = f"axis={axes[0]}" if len(axes) == 1 else f"axis={axes}"
+    if len(axes) == rank:
+        return f"(np.log(np.exp({arg} - {arg}.max()).sum()) + {arg}.max())"
+    return (
+        f"(np.log(np.exp({arg} - {arg}.max({ax}, keepdims=True)).sum({ax})) + {arg}.max({ax}))"
+    )
+
+
+def _einsum_node(node: Expr, size, memo) -> str:
+    if isinstance(node, Symbol):
+        return node.name
+    if isinstance(node, Size):
+        return f"float({size(node.dim)})"
+    if isinstance(node, Delta):
+        return f"np.eye({size(node.dim)})"
+    if isinstance(node, Func):
+        arg = _einsum(node.arg, size, memo)
+        return numpy_function(node.name, f"({arg})" if node.name == "pow" else arg, node.param)
+    if isinstance(node, MatFunc):
+        arg = _einsum(node.arg, size, memo)
+        if node.name == "inv":
+            return f"np.linalg.inv({arg})"
+        if node.name == "det":
+            return f"np.linalg.det({arg})"
+        return f"np.linalg.slogdet({arg})[1]"
+    if isinstance(node, LogSumExp):
+        arg = _einsum(node.arg, size, memo)
+        return numpy_logsumexp(f"({arg})", node.axes, len(node.arg.dims))
+    if isinstance(node, Sum):
+        if not node.terms:
+            shape = ", ".join(size(d) for d in node.dims)
+            return f"np.zeros(({shape}{',' if len(node.dims) == 1 else ''}))"
+        return "(" + " + ".join(_einsum(t, size, memo) for t in node.terms) + ")"
+    if isinstance(node, Product):
+        return _einsum_product(node, size, memo)
+    raise AssertionError(node.kind)  # pragma: no cover
+
+
+def _einsum_product(node: Product, size, memo) -> str:
+    operands: list[str] = []
+    subs: list[str] = []
+    scale = [] if node.coeff == 1.0 else [f"({_fmt_coeff(node.coeff)})"]
+    for factor, labels in node.factors:
+        if isinstance(factor, Size):
+            scale.append(f"float({size(factor.dim)})")
+            continue
+        if not labels:
+            scale.append(f"({_einsum(factor, size, memo)})")
+            continue
+        operands.append(_einsum(factor, size, memo))
+        subs.append("".join(_LETTERS[x] for x in labels))
+    present = {x for _, ls in node.factors for x in ls}
+    for label in node.out:
+        if label not in present:  # broadcast: multiply by ones along the label
+            operands.append(f"np.ones({size(node.ldims[label])})")
+            subs.append(_LETTERS[label])
+    if operands:
+        spec = ",".join(subs) + "->" + "".join(_LETTERS[x] for x in node.out)
+        body = f"np.einsum('{spec}', {', '.join(operands)})"
+        if scale:
+            return "(" + " * ".join([*scale, body]) + ")"
+        return body
+    return "(" + " * ".join(scale or ["1"]) + ")"
+
+
+# -- index form -----------------------------------------------------------------------
+
+
+def _index_names(node: Product) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for pos, label in enumerate(node.out):
+        names[label] = OUT_LETTERS[pos] if pos < len(OUT_LETTERS) else f"o{pos}"
+    k = 0
+    for _, labels in node.factors:
+        for label in labels:
+            if label not in names:
+                names[label] = SUM_LETTERS[k] if k < len(SUM_LETTERS) else f"s{k}"
+                k += 1
+    return names
+
+
+def _factor_name(node: Expr) -> str:
+    if isinstance(node, Symbol):
+        return node.name
+    if isinstance(node, Delta):
+        return "δ"
+    if isinstance(node, Size):
+        return node.dim
+    return "(" + short_repr(node) + ")"
+
+
+def _index_term(node: Expr, out_names: list[str]) -> str:
+    """One term in index form with its output indices named ``out_names``."""
+    if not isinstance(node, Product):
+        name = _factor_name(node)
+        return name + ("_" + "".join(out_names) if out_names else "")
+    names = _index_names(node)
+    for pos, label in enumerate(node.out):
+        names[label] = out_names[pos]
+    summed = [names[x] for x in node.summed]
+    parts = []
+    for factor, labels in node.factors:
+        sub = "".join(names[x] for x in labels)
+        if isinstance(factor, Delta):
+            sub = "".join(sorted(sub))
+        parts.append(_factor_name(factor) + (f"_{sub}" if sub else ""))
+    body = " ".join(parts) if parts else ""
+    prefix = f"Σ_{''.join(summed)} " if summed else ""
+    coeff = node.coeff
+    if not body:
+        return _fmt_coeff(coeff)
+    if coeff == 1.0:
+        return prefix + body
+    if coeff == -1.0:
+        return "-" + prefix + body
+    return f"{_fmt_coeff(coeff)} {prefix}{body}"
+
+
+def to_index(expr: Expr) -> str:
+    """Index notation: ``F_<output indices> = <terms>`` with deltas and ``Σ`` sums."""
+    out_names = [OUT_LETTERS[i] if i < len(OUT_LETTERS) else f"o{i}" for i in range(len(expr.dims))]
+    lhs = "F" + ("_" + "".join(out_names) if out_names else "")
+    if isinstance(expr, Sum):
+        if not expr.terms:
+            return f"{lhs} = 0"
+        body = ""
+        for index, term in enumerate(expr.terms):
+            text = _index_term(term, out_names)
+            if index == 0:
+                body = text
+            elif text.startswith("-"):
+                body += " - " + text[1:]
+            else:
+                body += " + " + text
+        return f"{lhs} = {body}"
+    return f"{lhs} = {_index_term(expr, out_names)}"
+
+
+def short_repr(expr: Expr) -> str:
+    """A compact one-line description used by ``repr``."""
+    try:
+        from .render import to_numpy
+
+        return to_numpy(expr)
+    except Exception:
+        try:
+            return to_einsum(expr)
+        except Exception:
+            return f"<{expr.kind} dims={list(expr.dims)}>"

@@ -1,0 +1,496 @@
+"""IR: immutable, hash-consed expression nodes with symbolic dimension names.
+
+Contract: every node is immutable and *interned* -- building the same structure twice
+returns the same object, so a subexpression used twice is one node and an expression is
+a DAG.  Every node has ``dims``, the tuple of its dimension names (``("n", "m")``);
+the literal dim ``"1"`` is a size-1 axis that broadcasts.  Nodes are compared
+structurally (``==`` is structural equality and returns a ``bool``) and ordered by a
+deterministic content digest ``key``, never by creation order.
+
+Node kinds:
+
+* :class:`Symbol` -- a named input tensor ``W[n,m]``, optionally symmetric.
+* :class:`Delta` -- the Kronecker delta ``δ_ab`` over one dim (shape ``(d, d)``).
+* :class:`Size` -- the size of a dim as a scalar (``δ_ii = n``, ``mean = sum / n``).
+* :class:`Product` -- one einsum term: a coefficient, factors each with integer index
+  labels, and output labels.  A label not in the output is summed; an output label that
+  no factor carries broadcasts (the value is constant along it).
+* :class:`Sum` -- terms with equal dims, added position by position.
+* :class:`Func` -- an elementwise function of one argument (``tanh``, ``pow`` with a
+  constant exponent, ...).
+* :class:`MatFunc` -- ``inv``, ``det`` and ``logdet`` of a square matrix.
+* :class:`LogSumExp` -- ``log(sum(exp(x)))`` over some axes, evaluated stably.
+
+>>> from einderiv.ir import Symbol
+>>> W = Symbol.make("W", ("n", "m"))
+>>> W is Symbol.make("W", ("n", "m"))
+True
+>>> W.dims
+('n', 'm')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+Dims = tuple[str, ...]
+Labels = tuple[int, ...]
+Factor = tuple["Expr", Labels]
+
+_INTERNED: weakref.WeakValueDictionary[str, Expr] = weakref.WeakValueDictionary()
+
+
+def _digest(content: Any) -> str:
+    return hashlib.blake2b(repr(content).encode(), digest_size=10).hexdigest()
+
+
+class Expr:
+    """Base of all IR nodes; arithmetic operators build new expressions.
+
+    Subclasses set ``kind`` and build instances with ``make`` (interning).
+    """
+
+    __slots__ = ("key", "dims", "children", "__weakref__", "_cache")
+    kind: ClassVar[str] = "expr"
+    __array_ufunc__ = None  # numpy arrays defer to our operators
+
+    key: str
+    dims: Dims
+    children: tuple[Expr, ...]
+
+    @classmethod
+    def _intern(cls, content: tuple, dims: Dims, children: tuple[Expr, ...], **fields: Any):
+        key = _digest((cls.kind, content))
+        found = _INTERNED.get(key)
+        if found is not None:
+            return found
+        node = object.__new__(cls)
+        object.__setattr__(node, "key", key)
+        object.__setattr__(node, "dims", dims)
+        object.__setattr__(node, "children", children)
+        object.__setattr__(node, "_cache", {})
+        for name, value in fields.items():
+            object.__setattr__(node, name, value)
+        _INTERNED[key] = node
+        return node
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("einderiv expressions are immutable")
+
+    def __reduce__(self):  # pragma: no cover - pickling is not supported
+        raise TypeError("einderiv expressions cannot be pickled")
+
+    # -- identity -------------------------------------------------------------------
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:  # structural equality
+        return isinstance(other, Expr) and other.key == self.key
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    # -- shape ----------------------------------------------------------------------
+    @property
+    def shape(self) -> Dims:
+        """The tuple of dimension names, e.g. ``("n", "m")``."""
+        return self.dims
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return len(self.dims)
+
+    # -- arithmetic (numpy semantics, broadcasting by position) ----------------------
+    def __add__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.add(self, other)
+
+    def __radd__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.add(other, self)
+
+    def __sub__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.subtract(other, self)
+
+    def __mul__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.divide(other, self)
+
+    def __neg__(self) -> Expr:
+        from . import builders
+
+        return builders.multiply(-1.0, self)
+
+    def __pos__(self) -> Expr:
+        return self
+
+    def __pow__(self, exponent: Any) -> Expr:
+        from . import builders
+
+        return builders.power(self, exponent)
+
+    def __matmul__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Expr:
+        from . import builders
+
+        return builders.matmul(other, self)
+
+    @property
+    def T(self) -> Expr:  # noqa: N802 - numpy's name
+        """Transpose (reverses the axes, as numpy's ``.T``)."""
+        from . import builders
+
+        return builders.transpose(self)
+
+    def sum(self, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
+        """Sum over ``axis`` (all axes by default), as ``ndarray.sum``."""
+        from . import builders
+
+        return builders.reduce_sum(self, axis=axis, keepdims=keepdims)
+
+    # -- outputs --------------------------------------------------------------------
+    def evaluate(
+        self,
+        values: dict[str, Any] | None = None,
+        backend: str = "numpy",
+        sizes: dict[str, int] | None = None,
+        **kw: Any,
+    ):
+        """Evaluate numerically; ``values`` maps symbol names to arrays.
+
+        >>> import numpy as np, einderiv as ed
+        >>> W, x = ed.symbols("W[n,m] x[m]")
+        >>> (W @ x).evaluate({"W": np.eye(2, 3), "x": np.arange(3.0)})
+        array([0., 1.])
+        """
+        from .evaluation import evaluate
+
+        merged = dict(values or {})
+        merged.update(kw)
+        return evaluate(self, merged, backend=backend, sizes=sizes)
+
+    def to_numpy(self) -> str:
+        """One numpy expression in matrix form (see ``einderiv.render``)."""
+        from .render import to_numpy
+
+        return to_numpy(self)
+
+    def to_latex(self) -> str:
+        """LaTeX of the matrix form (or index form for higher-rank tensors)."""
+        from .render import to_latex
+
+        return to_latex(self)
+
+    def to_index(self) -> str:
+        """Index notation with Kronecker deltas, e.g. ``F_abcd = δ_ac W_db``."""
+        from .indexform import to_index
+
+        return to_index(self)
+
+    def to_einsum(self) -> str:
+        """A numpy expression that uses ``np.einsum`` for every product (always exists)."""
+        from .indexform import to_einsum
+
+        return to_einsum(self)
+
+    def __repr__(self) -> str:
+        from .indexform import short_repr
+
+        return short_repr(self)
+
+    def _repr_latex_(self) -> str:
+        try:
+            return "$" + self.to_latex() + "$"
+        except Exception:  # pragma: no cover - display must never raise
+            return "$" + repr(self) + "$"
+
+    # -- traversal ------------------------------------------------------------------
+    def walk(self) -> Iterator[Expr]:
+        """Every distinct node reachable from here, children before parents."""
+        return iter(topological(self))
+
+    def symbols(self) -> dict[str, Symbol]:
+        """Symbols in this expression, by name."""
+        found: dict[str, Symbol] = {}
+        for node in topological(self):
+            if isinstance(node, Symbol):
+                found[node.name] = node
+        return found
+
+
+def topological(root: Expr) -> list[Expr]:
+    """Distinct nodes of the DAG under ``root``, each after its children."""
+    order: list[Expr] = []
+    seen: set[str] = set()
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node.key in seen:
+            continue
+        seen.add(node.key)
+        stack.append((node, True))
+        for child in reversed(node.children):
+            if child.key not in seen:
+                stack.append((child, False))
+    return order
+
+
+class Symbol(Expr):
+    """A named input tensor with symbolic dims, e.g. ``W[n,m]``; ``symmetric`` for ``A = A.T``."""
+
+    __slots__ = ("name", "symmetric")
+    kind = "symbol"
+    name: str
+    symmetric: bool
+
+    @classmethod
+    def make(cls, name: str, dims: Dims, symmetric: bool = False) -> Symbol:
+        """Intern the symbol ``name`` with ``dims``."""
+        dims = tuple(dims)
+        return cls._intern((name, dims, symmetric), dims, (), name=name, symmetric=symmetric)
+
+
+class Delta(Expr):
+    """Kronecker delta ``δ_ab`` on one dim: 1 where the two indices agree, else 0."""
+
+    __slots__ = ("dim",)
+    kind = "delta"
+    dim: str
+
+    @classmethod
+    def make(cls, dim: str) -> Delta:
+        """Intern the delta over ``dim``."""
+        return cls._intern((dim,), (dim, dim), (), dim=dim)
+
+
+class Size(Expr):
+    """The size of a dim as a scalar value (what ``δ_ii`` sums to)."""
+
+    __slots__ = ("dim",)
+    kind = "size"
+    dim: str
+
+    @classmethod
+    def make(cls, dim: str) -> Size:
+        """Intern the size of ``dim``."""
+        return cls._intern((dim,), (), (), dim=dim)
+
+
+class Product(Expr):
+    """One einsum term ``coeff * Σ_summed Π factors``.
+
+    ``factors`` pairs each operand with its labels (ints); ``out`` lists the output
+    labels; ``ldims[l]`` is the dim of label ``l``.  Labels are renumbered on
+    construction in order of first appearance (output first), so structurally equal
+    terms intern to one node.
+    """
+
+    __slots__ = ("coeff", "factors", "out", "ldims")
+    kind = "product"
+    coeff: float
+    factors: tuple[Factor, ...]
+    out: Labels
+    ldims: Dims
+
+    @classmethod
+    def make(
+        cls,
+        coeff: float,
+        factors: Iterable[tuple[Expr, Iterable[int]]],
+        out: Iterable[int],
+        ldims: dict[int, str] | Dims,
+    ) -> Product:
+        """Build (and intern) a product; labels may be any ints, they are renumbered."""
+        factors = [(f, tuple(ls)) for f, ls in factors]
+        out = tuple(out)
+        if not isinstance(ldims, dict):
+            ldims = dict(enumerate(ldims))
+        mapping: dict[int, int] = {}
+        for label in out:
+            if label in mapping:
+                raise AssertionError(f"output label {label} repeated")
+            mapping[label] = len(mapping)
+        for factor, labels in factors:
+            if len(labels) != len(factor.dims):
+                raise AssertionError("labels do not match factor rank")
+            for label, dim in zip(labels, factor.dims, strict=True):
+                if label not in mapping:
+                    mapping[label] = len(mapping)
+                if ldims[label] != dim:
+                    raise AssertionError(f"label dim {ldims[label]} != factor dim {dim}")
+        new_ldims = [""] * len(mapping)
+        for label, new in mapping.items():
+            new_ldims[new] = ldims[label]
+        new_factors = tuple((f, tuple(mapping[l] for l in ls)) for f, ls in factors)
+        new_out = tuple(mapping[l] for l in out)
+        coeff = float(coeff)
+        if coeff == 0.0:
+            coeff = 0.0  # no negative zero
+        content = (
+            repr(coeff),
+            tuple((f.key, ls) for f, ls in new_factors),
+            new_out,
+            tuple(new_ldims),
+        )
+        dims = tuple(new_ldims[l] for l in new_out)
+        children = tuple(f for f, _ in new_factors)
+        return cls._intern(
+            content,
+            dims,
+            children,
+            coeff=coeff,
+            factors=new_factors,
+            out=new_out,
+            ldims=tuple(new_ldims),
+        )
+
+    @property
+    def summed(self) -> Labels:
+        """Labels that are summed over (present in factors, absent from the output)."""
+        outs = set(self.out)
+        seen: list[int] = []
+        for _, labels in self.factors:
+            for label in labels:
+                if label not in outs and label not in seen:
+                    seen.append(label)
+        return tuple(seen)
+
+
+class Sum(Expr):
+    """Terms with identical dims, added; no terms is the zero tensor of ``dims``."""
+
+    __slots__ = ("terms",)
+    kind = "sum"
+    terms: tuple[Expr, ...]
+
+    @classmethod
+    def make(cls, terms: Iterable[Expr], dims: Dims) -> Sum:
+        """Intern the sum of ``terms`` (all of dims ``dims``)."""
+        terms = tuple(terms)
+        for term in terms:
+            if term.dims != tuple(dims):
+                raise AssertionError(f"sum term dims {term.dims} != {dims}")
+        return cls._intern((tuple(t.key for t in terms), tuple(dims)), tuple(dims), terms, terms=terms)
+
+
+class Func(Expr):
+    """An elementwise function ``name(arg)``; ``param`` is the exponent for ``pow``."""
+
+    __slots__ = ("name", "arg", "param")
+    kind = "func"
+    name: str
+    arg: Expr
+    param: float | None
+
+    @classmethod
+    def make(cls, name: str, arg: Expr, param: float | None = None) -> Func:
+        """Intern ``name(arg)``."""
+        if param is not None:
+            param = float(param)
+        return cls._intern(
+            (name, arg.key, repr(param)), arg.dims, (arg,), name=name, arg=arg, param=param
+        )
+
+
+class MatFunc(Expr):
+    """A matrix function with its own index rule: ``inv``, ``det`` or ``logdet``."""
+
+    __slots__ = ("name", "arg")
+    kind = "matfunc"
+    name: str
+    arg: Expr
+
+    @classmethod
+    def make(cls, name: str, arg: Expr) -> MatFunc:
+        """Intern ``name(arg)``; ``arg`` must be square (checked by the builders)."""
+        dims = arg.dims if name == "inv" else ()
+        return cls._intern((name, arg.key), dims, (arg,), name=name, arg=arg)
+
+
+class LogSumExp(Expr):
+    """``log Σ_axes exp(arg)``, reducing ``axes`` (sorted positions of ``arg``)."""
+
+    __slots__ = ("arg", "axes")
+    kind = "logsumexp"
+    arg: Expr
+    axes: tuple[int, ...]
+
+    @classmethod
+    def make(cls, arg: Expr, axes: Iterable[int]) -> LogSumExp:
+        """Intern the reduction of ``arg`` over ``axes``."""
+        axes = tuple(sorted(set(axes)))
+        dims = tuple(d for i, d in enumerate(arg.dims) if i not in axes)
+        return cls._intern((arg.key, axes), dims, (arg,), arg=arg, axes=axes)
+
+
+def zero(dims: Dims) -> Expr:
+    """The zero tensor of ``dims`` (a sum of no terms)."""
+    return Sum.make((), tuple(dims))
+
+
+def is_zero(node: Expr) -> bool:
+    """True for a node that is structurally zero."""
+    if isinstance(node, Sum):
+        return not node.terms
+    if isinstance(node, Product):
+        return node.coeff == 0.0
+    return False
+
+
+def constant(value: float, dims: Dims = ()) -> Product:
+    """A constant ``value`` broadcast over ``dims``."""
+    dims = tuple(dims)
+    return Product.make(value, (), tuple(range(len(dims))), dims)
+
+
+def as_product(node: Expr) -> Product:
+    """View any node as a product (a non-product becomes its single factor)."""
+    if isinstance(node, Product):
+        return node
+    labels = tuple(range(len(node.dims)))
+    return Product.make(1.0, ((node, labels),), labels, node.dims)
+
+
+def constant_value(node: Expr) -> float | None:
+    """The number a constant scalar-or-broadcast node stands for, else None."""
+    if isinstance(node, Product) and not node.factors:
+        return node.coeff
+    if isinstance(node, Sum) and not node.terms:
+        return 0.0
+    return None

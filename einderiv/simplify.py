@@ -1,0 +1,312 @@
+"""Simplification: smart constructors and the bottom-up ``simplify`` pass.
+
+Contract: ``make_product``, ``make_sum`` and ``make_func`` return an equal expression in
+simplified form -- nested products inlined, Kronecker deltas eliminated wherever one of
+their indices is summed (``Σ_j A_ij δ_jk = A_ik``, ``δ_ii = n``), constants folded, zero
+terms dropped, terms equal up to summed-index renaming merged.  A delta survives only
+when both its indices are output indices.  Every builder and derivative rule goes
+through these, so results are simplified as they are built; :func:`simplify` re-applies
+them to a tree built raw (e.g. by the explanation stage).
+
+Rewrites can be observed: :func:`recording` collects ``(rule, before, after)`` triples.
+
+>>> import einderiv as ed
+>>> A, x = ed.symbols("A[n,n] x[n]")
+>>> e = ed.einsum("ij,jk,k->i", A, ed.ir.Delta.make("n"), x)
+>>> e == A @ x
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterable, Iterator, Sequence
+
+from .canonical import canonical_factors, canonical_key, equivalent, invariant
+from .ir import (
+    Delta,
+    Expr,
+    Func,
+    LogSumExp,
+    MatFunc,
+    Product,
+    Size,
+    Sum,
+    as_product,
+    constant,
+    is_zero,
+    topological,
+    zero,
+)
+
+_RECORDERS: list[list[tuple[str, Expr, Expr]]] = []
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[tuple[str, Expr, Expr]]]:
+    """Collect ``(rule, before, after)`` for rewrites done inside the ``with`` block."""
+    log: list[tuple[str, Expr, Expr]] = []
+    _RECORDERS.append(log)
+    try:
+        yield log
+    finally:
+        _RECORDERS.remove(log)
+
+
+def _record(rule: str, before: Expr, after: Expr) -> None:
+    for log in _RECORDERS:
+        log.append((rule, before, after))
+
+
+def _has_delta(node: Expr) -> bool:
+    if isinstance(node, Delta):
+        return True
+    return isinstance(node, Product) and any(isinstance(f, Delta) for f, _ in node.factors)
+
+
+def make_product(
+    coeff: float,
+    factors: Iterable[tuple[Expr, Sequence[int]]],
+    out: Sequence[int],
+    ldims: dict[int, str] | Sequence[str],
+    *,
+    inline: bool = True,
+    keep: frozenset[str] = frozenset(),
+) -> Expr:
+    """Build ``coeff * Π factors`` summed over non-output labels, simplified.
+
+    ``inline=False`` keeps product factors as opaque operands (used by the derivative
+    passes so that a shared adjoint is one node); ``keep`` names (by key) product
+    factors not to inline.  Deltas are eliminated either way.
+    """
+    ldims = dict(ldims) if isinstance(ldims, dict) else dict(enumerate(ldims))
+    out = tuple(out)
+    fresh = max(ldims, default=-1) + 1
+    pending = [(f, tuple(ls)) for f, ls in factors]
+    universe: set[int] = set(out)
+    for _, labels in pending:
+        universe.update(labels)
+    flat: list[tuple[Expr, tuple[int, ...]]] = []
+    coeff = float(coeff)
+    while pending:
+        factor, labels = pending.pop()
+        if is_zero(factor):
+            return zero(tuple(ldims[label] for label in out))
+        if isinstance(factor, Size) and factor.dim == "1":
+            continue
+        if isinstance(factor, Product) and (
+            not factor.factors or (inline and factor.key not in keep)
+        ):
+            mapping = dict(zip(factor.out, labels, strict=True))
+            for label in factor.summed:
+                mapping[label] = fresh
+                ldims[fresh] = factor.ldims[label]
+                universe.add(fresh)
+                fresh += 1
+            coeff *= factor.coeff
+            for inner, inner_labels in factor.factors:
+                pending.append((inner, tuple(mapping[x] for x in inner_labels)))
+            continue
+        flat.append((factor, labels))
+    flat.reverse()
+    if coeff == 0.0:
+        return zero(tuple(ldims[label] for label in out))
+
+    # Delta elimination: rename a summed index into its partner.
+    out_set = set(out)
+    changed = True
+    while changed:
+        changed = False
+        for index, (factor, labels) in enumerate(flat):
+            if not isinstance(factor, Delta):
+                continue
+            a, b = labels
+            if a == b:
+                del flat[index]
+                changed = True
+                break
+            if b in out_set and a in out_set:
+                continue
+            old, new = (b, a) if b not in out_set else (a, b)
+            del flat[index]
+            flat = [(f, tuple(new if x == old else x for x in ls)) for f, ls in flat]
+            universe.discard(old)
+            changed = True
+            break
+
+    # Summed labels that no factor carries any more contribute their dim's size.
+    present = {x for _, ls in flat for x in ls}
+    for label in sorted(universe - present - out_set):
+        dim = ldims[label]
+        if dim != "1":
+            flat.append((Size.make(dim), ()))
+
+    # Distribute a sum whose terms carry deltas, so they meet their contractions.
+    for index, (factor, labels) in enumerate(flat):
+        if isinstance(factor, Sum) and any(_has_delta(t) for t in factor.terms):
+            rest = flat[:index] + flat[index + 1 :]
+            terms = [
+                make_product(
+                    coeff, [*rest, (term, labels)], out, ldims, inline=inline, keep=keep
+                )
+                for term in factor.terms
+            ]
+            return make_sum(terms, tuple(ldims[label] for label in out))
+
+    if (
+        coeff == 1.0
+        and len(flat) == 1
+        and flat[0][1] == out
+        and len(set(out)) == len(out)
+    ):
+        return flat[0][0]
+    flat = canonical_factors(flat, out, ldims)
+    return Product.make(coeff, flat, out, ldims)
+
+
+def make_sum(terms: Iterable[Expr], dims: Sequence[str]) -> Expr:
+    """Add ``terms`` (all of ``dims``): flatten, drop zeros, merge equal terms."""
+    dims = tuple(dims)
+    flat: list[Expr] = []
+    pending = list(terms)
+    while pending:
+        term = pending.pop(0)
+        if isinstance(term, Sum):
+            pending[0:0] = list(term.terms)
+        elif not is_zero(term):
+            flat.append(term)
+    if not flat:
+        return zero(dims)
+    if len(flat) == 1:
+        return flat[0]
+    # Merge terms equal up to summed-label renaming; keep first-seen order of keys.
+    groups: dict[str, list] = {}
+    for term in flat:
+        view = as_product(term)
+        key = canonical_key(view)
+        if key in groups:
+            groups[key][0] += view.coeff
+            groups[key][2] = max(groups[key][2], abs(view.coeff))
+        else:
+            groups[key] = [view.coeff, view, abs(view.coeff)]
+    entries = list(groups.values())
+    if len(entries) > 1:
+        entries = _merge_isomorphic(entries)
+    result = []
+    for coeff, view, scale in entries:
+        if abs(coeff) <= 1e-13 * scale:
+            continue
+        result.append(make_product(coeff, view.factors, view.out, view.ldims))
+    if len(result) < len(flat):
+        _record("merge equal terms", Sum.make(flat, dims), Sum.make(result, dims) if result else zero(dims))
+    if not result:
+        return zero(dims)
+    if len(result) == 1:
+        return result[0]
+    result.sort(key=lambda t: t.key)
+    return Sum.make(result, dims)
+
+
+def _merge_isomorphic(entries: list[list]) -> list[list]:
+    """Exact merge (graph isomorphism) of terms whose invariants agree."""
+    buckets: dict[str, list[list]] = {}
+    for entry in entries:
+        view = entry[1]
+        if not view.factors:
+            buckets.setdefault(view.key, []).append(entry)
+            continue
+        buckets.setdefault(invariant(view), []).append(entry)
+    merged: list[list] = []
+    for bucket in buckets.values():
+        kept: list[list] = []
+        for entry in bucket:
+            for other in kept:
+                if equivalent(other[1], entry[1]):
+                    other[0] += entry[0]
+                    other[2] = max(other[2], entry[2])
+                    break
+            else:
+                kept.append(list(entry))
+        merged.extend(kept)
+    return merged
+
+
+def make_func(name: str, arg: Expr, param: float | None = None) -> Expr:
+    """``name(arg)`` elementwise, folding constants and trivial powers."""
+    from .functions import FUNCTIONS
+
+    if name == "pow":
+        if param == 1.0:
+            return arg
+        if param == 0.0:
+            return constant(1.0, arg.dims)
+    if isinstance(arg, Product) and not arg.factors:
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            value = float(FUNCTIONS[name].evaluate(np.asarray(arg.coeff, dtype=float), param))
+        if math.isfinite(value):
+            return Product.make(value, (), arg.out, arg.ldims)
+    if is_zero(arg) and name in ("tanh", "sin", "sqrt", "abs", "relu", "sign", "step"):
+        return arg if name != "step" else zero(arg.dims)
+    return Func.make(name, arg, param)
+
+
+def make_matfunc(name: str, arg: Expr) -> Expr:
+    """``inv``/``det``/``logdet`` of a square matrix, with ``inv(inv(X)) = X``."""
+    if name == "inv" and isinstance(arg, MatFunc) and arg.name == "inv":
+        return arg.arg
+    return MatFunc.make(name, arg)
+
+
+def simplify(expr: Expr) -> Expr:
+    """Rebuild ``expr`` bottom-up through the smart constructors."""
+    done: dict[str, Expr] = {}
+    for node in topological(expr):
+        done[node.key] = _rebuild(node, done, inline=True)
+    return done[expr.key]
+
+
+def flatten_single_use(expr: Expr) -> Expr:
+    """Inline product factors used only once in the DAG (shared ones stay one node).
+
+    The derivative passes build with ``inline=False`` so that an adjoint used by
+    several rules is computed once; this pass then flattens what is not shared, which
+    keeps results readable without giving up linear size.
+    """
+    order = topological(expr)
+    uses: dict[str, int] = {}
+    for node in order:
+        for child in node.children:
+            uses[child.key] = uses.get(child.key, 0) + 1
+    done: dict[str, Expr] = {}
+    for node in order:
+        if isinstance(node, Product):
+            factors = [(done[f.key], ls) for f, ls in node.factors]
+            keep = frozenset(
+                done[f.key].key for f, _ in node.factors if uses.get(f.key, 0) > 1
+            )
+            done[node.key] = make_product(node.coeff, factors, node.out, node.ldims, keep=keep)
+        else:
+            done[node.key] = _rebuild(node, done, inline=True)
+    return done[expr.key]
+
+
+def _rebuild(node: Expr, done: dict[str, Expr], *, inline: bool) -> Expr:
+    if isinstance(node, Product):
+        factors = [(done[f.key], ls) for f, ls in node.factors]
+        result = make_product(node.coeff, factors, node.out, node.ldims, inline=inline)
+    elif isinstance(node, Sum):
+        result = make_sum([done[t.key] for t in node.terms], node.dims)
+    elif isinstance(node, Func):
+        result = make_func(node.name, done[node.arg.key], node.param)
+    elif isinstance(node, MatFunc):
+        result = make_matfunc(node.name, done[node.arg.key])
+    elif isinstance(node, LogSumExp):
+        result = LogSumExp.make(done[node.arg.key], node.axes)
+    else:
+        result = node
+    if result is not node and not isinstance(node, (Sum,)):
+        _record(node.kind, node, result)
+    return result
