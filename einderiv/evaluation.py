@@ -131,6 +131,15 @@ class Compiled:
             if isinstance(node, Product)
         }
         self._contractions: dict[tuple, list[Callable | None]] = {}
+        self._dense_deltas = {
+            self.index_of[child.key]
+            for node in self.nodes
+            if not isinstance(node, (Product, Sum))
+            for child in node.children
+            if isinstance(child, Delta)
+        }
+        if isinstance(expr, Delta):
+            self._dense_deltas.add(len(self.nodes) - 1)
 
     # -- binding values ---------------------------------------------------------------
     def bind(self, values: Mapping[str, Any], sizes: Mapping[str, int] | None = None):
@@ -147,6 +156,10 @@ class Compiled:
             raise EvaluationError(f"missing value for {listing}; pass it in the values dict")
         dim_size: dict[str, tuple[int, str, int]] = {}
         for dim, value in (sizes or {}).items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise EvaluationError(
+                    f"sizes={{'{dim}': {value!r}}}: a dim size must be a non-negative integer"
+                )
             dim_size[dim] = (int(value), "sizes", 0)
         arrays: dict[str, np.ndarray] = {}
         for sym in self.symbols:
@@ -193,6 +206,10 @@ class Compiled:
     # -- running ----------------------------------------------------------------------
     def __call__(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> np.ndarray:
         """Evaluate with values by name (a dict, keywords, or both)."""
+        if values is not None and not isinstance(values, Mapping):
+            raise EvaluationError(
+                f"values must be a dict of arrays by symbol name, got {type(values).__name__}"
+            )
         merged = dict(values or {})
         merged.update(kwargs)
         return self.run(merged)
@@ -232,7 +249,10 @@ class Compiled:
             elif isinstance(node, Size):
                 results[i] = np.asarray(float(_size(node.dim, dim_size)))
             elif isinstance(node, Delta):
-                if i == len(self.nodes) - 1:  # only when it is the whole result
+                # Products and sums place a delta themselves (diagonal writes); only an
+                # elementwise or matrix function of a bare delta, or a bare delta as the
+                # whole result, needs it as an array.
+                if i in self._dense_deltas:
                     results[i] = np.eye(_size(node.dim, dim_size))
             else:  # pragma: no cover
                 raise AssertionError(node.kind)
@@ -298,10 +318,19 @@ def _run_sum(node: Sum, results, index_of, dim_size) -> np.ndarray:
     shape = tuple(_size(d, dim_size) for d in node.dims)
     if not node.terms:
         return np.zeros(shape)
-    values = [results[index_of[t.key]] for t in node.terms]
-    acc = np.add(values[0], values[1]) if len(values) > 1 else np.array(values[0])
-    for value in values[2:]:
-        np.add(acc, value, out=acc)
+    values = [results[index_of[t.key]] for t in node.terms if not isinstance(t, Delta)]
+    deltas = [t for t in node.terms if isinstance(t, Delta)]
+    if not values:
+        acc = np.zeros(shape)
+    else:
+        acc = np.add(values[0], values[1]) if len(values) > 1 else np.array(values[0])
+        for value in values[2:]:
+            np.add(acc, value, out=acc)
+    if deltas:  # a delta term adds 1 on the diagonal: no dense identity
+        if acc.shape != shape:
+            acc = np.array(np.broadcast_to(acc, shape))
+        diagonal = np.arange(shape[0])
+        acc[diagonal, diagonal] += len(deltas)
     return np.broadcast_to(acc, shape) if acc.shape != shape else acc
 
 

@@ -196,8 +196,15 @@ class Expr:
         >>> (W @ x).evaluate({"W": np.eye(2, 3), "x": np.arange(3.0)})
         array([0., 1.])
         """
+        from collections.abc import Mapping
+
+        from .errors import EvaluationError
         from .evaluation import evaluate
 
+        if values is not None and not isinstance(values, Mapping):
+            raise EvaluationError(
+                f"values must be a dict of arrays by symbol name, got {type(values).__name__}"
+            )
         merged = dict(values or {})
         merged.update(kw)
         return evaluate(self, merged, backend=backend, sizes=sizes)
