@@ -48,7 +48,12 @@ def parse_dims(text: str | Sequence[str], *, owner: str = "?") -> tuple[Dims, bo
         if body.endswith(":sym") or body.endswith(":symmetric"):
             symmetric = True
             body = body.rsplit(":", 1)[0]
-        parts = [p for p in re.split(r"[\s,]+", body.strip("[]() ")) if p]
+        body = body.strip("[]() ")
+        parts = [p for p in re.split(r"[\s,]+", body) if p]
+        if re.search(r",\s*,|^\s*,|,\s*$", body):
+            raise SymbolError(
+                f"symbol '{owner}': empty dimension name in {text!r}; write dims like 'n m' or 'n,m'"
+            )
     else:
         parts = [str(p) for p in text]
     for part in parts:
@@ -376,6 +381,8 @@ def _axes(axis: int | Iterable[int] | None, rank: int, what: str) -> tuple[int, 
         return tuple(range(rank))
     if isinstance(axis, int):
         return (_normalize_axis(axis, rank, what),)
+    if not isinstance(axis, Iterable) or isinstance(axis, str):
+        raise ShapeError(f"{what}: axis must be an integer or a tuple of integers, got {axis!r}")
     axes = tuple(_normalize_axis(a, rank, what) for a in axis)
     if len(set(axes)) != len(axes):
         raise ShapeError(f"{what}: repeated axis in {list(axis)}")
