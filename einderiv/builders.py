@@ -21,7 +21,7 @@ from numbers import Number
 from typing import Any
 
 from .errors import ShapeError, SubscriptError, SymbolError
-from .ir import Delta, Dims, Expr, LogSumExp, Product, Size, Symbol, constant
+from .ir import Delta, Dims, Expr, LogSumExp, Size, Symbol, constant
 from .simplify import make_func, make_matfunc, make_product, make_sum
 
 _NAME = r"[A-Za-z_][A-Za-z_0-9]*"
@@ -52,7 +52,8 @@ def parse_dims(text: str | Sequence[str], *, owner: str = "?") -> tuple[Dims, bo
         parts = [p for p in re.split(r"[\s,]+", body) if p]
         if re.search(r",\s*,|^\s*,|,\s*$", body):
             raise SymbolError(
-                f"symbol '{owner}': empty dimension name in {text!r}; write dims like 'n m' or 'n,m'"
+                f"symbol '{owner}': empty dimension name in {text!r}; "
+                "write dims like 'n m' or 'n,m'"
             )
     else:
         parts = [str(p) for p in text]
@@ -138,11 +139,14 @@ def einsum(subscripts: str, *operands: Any) -> Expr:
     ('n', 'm')
     """
     if not isinstance(subscripts, str):
-        raise SubscriptError(f"einsum: subscripts must be a string like 'ij,jk->ik', got {subscripts!r}")
+        raise SubscriptError(
+            f"einsum: subscripts must be a string like 'ij,jk->ik', got {subscripts!r}"
+        )
     spec = subscripts.replace(" ", "")
     if "." in spec:
         raise SubscriptError(
-            f"einsum {subscripts!r}: '...' (ellipsis) is not supported; name every axis with a letter"
+            f"einsum {subscripts!r}: '...' (ellipsis) is not supported; "
+            "name every axis with a letter"
         )
     if spec.count("->") > 1:
         raise SubscriptError(f"einsum {subscripts!r}: more than one '->'")
@@ -177,7 +181,8 @@ def einsum(subscripts: str, *operands: Any) -> Expr:
                 prev_dim, prev_op, prev_axis = label_dim[label]
                 raise ShapeError(
                     f"einsum {subscripts!r}: label '{label}' is dim '{prev_dim}' in operand "
-                    f"{prev_op} (axis {prev_axis}) but dim '{dim}' in operand {index} (axis {axis}); "
+                    f"{prev_op} (axis {prev_axis}) but dim '{dim}' in operand {index} "
+                    f"(axis {axis}); "
                     "equal labels must have equal dims"
                 )
             label_dim.setdefault(label, (dim, index, axis))
@@ -193,7 +198,9 @@ def einsum(subscripts: str, *operands: Any) -> Expr:
             raise SubscriptError(f"einsum {subscripts!r}: output label '{label}' is repeated")
     ids = {label: i for i, label in enumerate(label_dim)}
     ldims = {ids[label]: entry[0] for label, entry in label_dim.items()}
-    factors = [(expr, tuple(ids[c] for c in term)) for term, expr in zip(inputs, exprs, strict=True)]
+    factors = [
+        (expr, tuple(ids[c] for c in term)) for term, expr in zip(inputs, exprs, strict=True)
+    ]
     return make_product(1.0, factors, tuple(ids[c] for c in rhs), ldims)
 
 
@@ -201,7 +208,7 @@ def einsum(subscripts: str, *operands: Any) -> Expr:
 
 
 def broadcast_dims(left: Dims, right: Dims, op: str = "+") -> Dims:
-    """numpy broadcasting of two dims tuples, by position from the right."""
+    """Numpy broadcasting of two dims tuples, by position from the right."""
     width = max(len(left), len(right))
     lpad = ("1",) * (width - len(left)) + tuple(left)
     rpad = ("1",) * (width - len(right)) + tuple(right)
@@ -213,7 +220,8 @@ def broadcast_dims(left: Dims, right: Dims, op: str = "+") -> Dims:
             result.append(b)
         else:
             raise ShapeError(
-                f"operands of '{op}' do not broadcast: axis {axis - width} is dim '{a}' on the left "
+                f"operands of '{op}' do not broadcast: axis {axis - width} is dim '{a}' "
+                "on the left "
                 f"(dims {list(left)}) and dim '{b}' on the right (dims {list(right)}); "
                 "transpose one operand or declare a size-1 axis as '1'"
             )
@@ -317,7 +325,8 @@ def matmul(left: Any, right: Any) -> Expr:
     kb = b.dims[0] if len(b.dims) == 1 else b.dims[-2]
     if ka != kb:
         raise ShapeError(
-            f"'@' contracts the left operand's last axis (dim '{ka}', dims {list(a.dims)}) with the "
+            f"'@' contracts the left operand's last axis (dim '{ka}', dims {list(a.dims)}) "
+            "with the "
             f"right operand's {'only' if len(b.dims) == 1 else 'second-to-last'} axis "
             f"(dim '{kb}', dims {list(b.dims)}), and these dims differ; "
             "check the order of the operands or transpose one with .T"

@@ -125,7 +125,8 @@ def _network(node: Product) -> nx.MultiGraph:
     graph = nx.MultiGraph()
     out_pos = {label: pos for pos, label in enumerate(node.out)}
     for label, dim in enumerate(node.ldims):
-        graph.add_node(("l", label), tag=("out", out_pos[label]) if label in out_pos else ("sum", dim))
+        tag = ("out", out_pos[label]) if label in out_pos else ("sum", dim)
+        graph.add_node(("l", label), tag=tag)
     for index, (factor, labels) in enumerate(node.factors):
         sym = is_symmetric(factor)
         graph.add_node(("f", index), tag=("factor", factor.key))

@@ -40,7 +40,6 @@ from .ir import (
 )
 from .simplify import flatten_single_use, make_product, make_sum
 
-
 # -- resolving arguments --------------------------------------------------------------
 
 
@@ -181,7 +180,8 @@ def _softmax_of(node: LogSumExp) -> Expr:
     full = _labels(len(arg.dims))
     kept = tuple(i for i in full if i not in node.axes)
     spread = make_product(1.0, [(node, kept)], full, dict(enumerate(arg.dims)))
-    return make_func("exp", make_sum([arg, make_product(-1.0, [(spread, full)], full, arg.dims)], arg.dims))
+    shifted = make_sum([arg, make_product(-1.0, [(spread, full)], full, arg.dims)], arg.dims)
+    return make_func("exp", shifted)
 
 
 def _matfunc_forward(node: MatFunc, t: Expr, extra: tuple[str, ...]) -> Expr:
@@ -341,7 +341,7 @@ def grad(f: Expr, wrt: Any) -> Expr:
 
     >>> import einderiv as ed
     >>> x, A = ed.symbols("x[n] A[n,n]")
-    >>> ed.grad(x @ A @ x, "x") == (A + A.T) @ x
+    >>> ed.grad(x @ A @ x, "x") == A @ x + A.T @ x
     True
     """
     if not isinstance(f, Expr):

@@ -110,7 +110,9 @@ class Compiled:
 
     def __init__(self, expr: Expr) -> None:
         if not isinstance(expr, Expr):
-            raise EvaluationError(f"compile expects an einderiv expression, got {type(expr).__name__}")
+            raise EvaluationError(
+                f"compile expects an einderiv expression, got {type(expr).__name__}"
+            )
         self.expr = expr
         self.nodes = topological(expr)
         self.index_of = {node.key: i for i, node in enumerate(self.nodes)}
@@ -197,7 +199,8 @@ class Compiled:
                 dim_size.setdefault(dim, (n, sym.name, axis))
             if sym.symmetric and not np.allclose(arr, arr.T, rtol=1e-8, atol=1e-10):
                 raise EvaluationError(
-                    f"symbol '{sym.name}' is declared symmetric but its value is not (max |A - A.T| = "
+                    f"symbol '{sym.name}' is declared symmetric but its value is not "
+                    "(max |A - A.T| = "
                     f"{np.max(np.abs(arr - arr.T)):.3g}); symmetrize it with (A + A.T) / 2"
                 )
             arrays[sym.name] = arr
@@ -239,9 +242,8 @@ class Compiled:
                 results[i] = _run_sum(node, results, self.index_of, dim_size)
             elif isinstance(node, Func):
                 with np.errstate(all="ignore"):
-                    results[i] = np.asarray(
-                        FUNCTIONS[node.name].evaluate(results[self.index_of[node.arg.key]], node.param)
-                    )
+                    arg = results[self.index_of[node.arg.key]]
+                    results[i] = np.asarray(FUNCTIONS[node.name].evaluate(arg, node.param))
             elif isinstance(node, MatFunc):
                 results[i] = _run_matfunc(node, results[self.index_of[node.arg.key]])
             elif isinstance(node, LogSumExp):

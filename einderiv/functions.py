@@ -99,7 +99,8 @@ FUNCTIONS: dict[str, ElementwiseFunction] = {
             "np.sqrt", r"\sqrt",
         ),
         ElementwiseFunction(
-            "abs", lambda x, p: np.abs(x), lambda x, p: _fn("sign", x), "np.abs", r"\operatorname{abs}",
+            "abs", lambda x, p: np.abs(x), lambda x, p: _fn("sign", x),
+            "np.abs", r"\operatorname{abs}",
         ),
         ElementwiseFunction(
             "sign", lambda x, p: np.sign(x), lambda x, p: constant(0.0, x.dims),
@@ -110,7 +111,8 @@ FUNCTIONS: dict[str, ElementwiseFunction] = {
             "np.maximum", r"\operatorname{relu}",
         ),
         ElementwiseFunction(
-            "step", lambda x, p: (np.asarray(x) > 0).astype(float), lambda x, p: constant(0.0, x.dims),
+            "step", lambda x, p: (np.asarray(x) > 0).astype(float),
+            lambda x, p: constant(0.0, x.dims),
             "np.heaviside", r"\operatorname{step}",
         ),
         ElementwiseFunction(

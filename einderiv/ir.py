@@ -364,8 +364,8 @@ class Product(Expr):
         new_ldims = [""] * len(mapping)
         for label, new in mapping.items():
             new_ldims[new] = ldims[label]
-        new_factors = tuple((f, tuple(mapping[l] for l in ls)) for f, ls in factors)
-        new_out = tuple(mapping[l] for l in out)
+        new_factors = tuple((f, tuple(mapping[x] for x in ls)) for f, ls in factors)
+        new_out = tuple(mapping[x] for x in out)
         coeff = float(coeff)
         if coeff == 0.0:
             coeff = 0.0  # no negative zero
@@ -375,7 +375,7 @@ class Product(Expr):
             new_out,
             tuple(new_ldims),
         )
-        dims = tuple(new_ldims[l] for l in new_out)
+        dims = tuple(new_ldims[x] for x in new_out)
         children = tuple(f for f, _ in new_factors)
         return cls._intern(
             content,
@@ -413,7 +413,8 @@ class Sum(Expr):
         for term in terms:
             if term.dims != tuple(dims):
                 raise AssertionError(f"sum term dims {term.dims} != {dims}")
-        return cls._intern((tuple(t.key for t in terms), tuple(dims)), tuple(dims), terms, terms=terms)
+        content = (tuple(t.key for t in terms), tuple(dims))
+        return cls._intern(content, tuple(dims), terms, terms=terms)
 
 
 class Func(Expr):

@@ -199,7 +199,8 @@ def make_sum(terms: Iterable[Expr], dims: Sequence[str]) -> Expr:
             continue
         result.append(make_product(coeff, view.factors, view.out, view.ldims))
     if len(result) < len(flat):
-        _record("merge equal terms", Sum.make(flat, dims), Sum.make(result, dims) if result else zero(dims))
+        after = Sum.make(result, dims) if result else zero(dims)
+        _record("merge equal terms", Sum.make(flat, dims), after)
     if not result:
         return zero(dims)
     if len(result) == 1:
