@@ -44,6 +44,7 @@ from .builders import (
     transpose,
 )
 from .builders import reduce_sum as sum  # noqa: A004 - numpy-like public API (ed.sum)
+from .claims import Verdict, verify
 from .derivatives import diff, grad, hessian, jvp, vjp
 from .errors import (
     DerivativeError,
@@ -55,6 +56,7 @@ from .errors import (
     SymbolError,
 )
 from .evaluation import Compiled, compile  # noqa: A004 - the contract's name
+from .explanation import explain
 from .ir import Expr, Symbol
 from .simplify import simplify
 
@@ -70,6 +72,7 @@ __all__ = [
     "ShapeError",
     "SubscriptError",
     "Symbol",
+    "Verdict",
     "SymbolError",
     "abs",
     "compile",
@@ -79,6 +82,7 @@ __all__ = [
     "diff",
     "einsum",
     "exp",
+    "explain",
     "grad",
     "hessian",
     "inv",
@@ -105,5 +109,6 @@ __all__ = [
     "tanh",
     "trace",
     "transpose",
+    "verify",
     "vjp",
 ]

@@ -325,7 +325,8 @@ def _run_sum(node: Sum, results, index_of, dim_size) -> np.ndarray:
     if not values:
         acc = np.zeros(shape)
     else:
-        acc = np.add(values[0], values[1]) if len(values) > 1 else np.array(values[0])
+        # np.array: np.add of two 0-d arrays returns a numpy scalar, not an out= buffer
+        acc = np.array(np.add(values[0], values[1]) if len(values) > 1 else values[0])
         for value in values[2:]:
             np.add(acc, value, out=acc)
     if deltas:  # a delta term adds 1 on the diagonal: no dense identity

@@ -16,7 +16,19 @@ ones ``i, j, k, …``.
 from __future__ import annotations
 
 from .functions import FUNCTIONS
-from .ir import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol, topological
+from .ir import (
+    DIM_OWNERS,
+    Delta,
+    Expr,
+    Func,
+    LogSumExp,
+    MatFunc,
+    Product,
+    Size,
+    Sum,
+    Symbol,
+    topological,
+)
 
 OUT_LETTERS = "abcdefgh"
 SUM_LETTERS = "ijklpqrstuvwxyz"
@@ -45,6 +57,9 @@ class _SizeSource:
     def __call__(self, dim: str) -> str:
         if dim == "1":
             return "1"
+        if dim not in self.where and DIM_OWNERS.get(dim):
+            name, axis, _ = DIM_OWNERS[dim][0]
+            self.where[dim] = f"{name}.shape[{axis}]"
         if dim not in self.where:
             from .errors import EinderivError
 

@@ -42,6 +42,10 @@ Factor = tuple["Expr", Labels]
 
 _INTERNED: weakref.WeakValueDictionary[str, Expr] = weakref.WeakValueDictionary()
 
+#: dim name -> symbols declared with it, as (name, axis, rank): how to find a dim's size
+#: (``X.shape[0]``) for a result that no longer contains the symbol, e.g. ``diff(X @ W, X)``.
+DIM_OWNERS: dict[str, list[tuple[str, int, int]]] = {}
+
 
 def _digest(content: Any) -> str:
     return hashlib.blake2b(repr(content).encode(), digest_size=10).hexdigest()
@@ -290,6 +294,11 @@ class Symbol(Expr):
     def make(cls, name: str, dims: Dims, symmetric: bool = False) -> Symbol:
         """Intern the symbol ``name`` with ``dims``."""
         dims = tuple(dims)
+        for axis, dim in enumerate(dims):
+            owners = DIM_OWNERS.setdefault(dim, [])
+            entry = (name, axis, len(dims))
+            if entry not in owners:
+                owners.append(entry)
         return cls._intern((name, dims, symmetric), dims, (), name=name, symmetric=symmetric)
 
 

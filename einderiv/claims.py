@@ -1,0 +1,695 @@
+"""Claim checking: judge a claimed derivative formula, diagnose the mistake, say why.
+
+Contract: :func:`verify` parses the claim (text in the numpy-like syntax, or an
+expression) next to the intermediates the user names in ``where``, computes the true
+derivative (a gradient for a scalar ``f``, a vjp when a ``cotangent`` is named, the full
+derivative otherwise) and compares them symbolically (canonical form) and numerically
+(random values, distinct sizes per dim, several draws).  It never says "ok" to a claim
+that differs numerically.  A wrong claim gets a diagnosis of the common mistakes, found
+by trying one edit of the claim at a time -- swapped ``@`` operands, a toggled ``.T``,
+``*`` for ``@`` and back -- and by comparing with the transpose, the negative, a multiple
+and the separate terms of the correct result; plus the correct matrix form written with
+the user's own intermediate names, and the index-level reason.
+
+>>> import einderiv as ed
+>>> f = ed.parse("W @ x", shapes="W[n,m] x[m]")
+>>> ed.verify("W.T @ g", f, "x", cotangent="g").ok
+True
+>>> v = ed.verify("g @ W.T", f, "x", cotangent="g")
+>>> v.ok, v.mistakes
+(False, ('shape mismatch',))
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .derivatives import diff, grad, resolve_wrt, vjp
+from .errors import EinderivError, ParseError, ShapeError, SubscriptError
+from .ir import Expr, Product, Symbol, topological
+from .simplify import make_func, make_matfunc, make_product, make_sum
+from .testing import default_sizes, random_values
+
+MISTAKES = (
+    "shape mismatch",
+    "transposed",
+    "wrong order",
+    "missing transpose",
+    "extra transpose",
+    "wrong sign",
+    "wrong factor",
+    "missing term",
+    "extra term",
+    "elementwise vs matrix product",
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of :func:`verify`: ``ok``, a message, and the correct form.
+
+    ``expected`` is the correct result in numpy matrix form (with the user's
+    intermediate names where they fit), ``mistakes`` the diagnosed mistakes (names from
+    :data:`MISTAKES`), ``reason`` the index-notation explanation, ``fix`` a corrected
+    version of the claim when a single edit repairs it.
+    """
+
+    ok: bool
+    message: str
+    expected: str
+    mistakes: tuple[str, ...] = ()
+    reason: str = ""
+    fix: str | None = None
+    claim_shape: tuple[str, ...] = ()
+    expected_shape: tuple[str, ...] = ()
+    max_error: float = 0.0
+    expected_expr: Expr | None = field(default=None, repr=False, compare=False)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def _repr_markdown_(self) -> str:
+        head = "**✓ correct**" if self.ok else "**✗ wrong**"
+        lines = [head, "", self.message.replace("\n", "  \n")]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of the verdict."""
+        return {
+            "ok": self.ok,
+            "message": self.message,
+            "expected": self.expected,
+            "mistakes": list(self.mistakes),
+            "reason": self.reason,
+            "fix": self.fix,
+            "claim_shape": list(self.claim_shape),
+            "expected_shape": list(self.expected_shape),
+            "max_error": self.max_error,
+        }
+
+
+# -- building the context -------------------------------------------------------------
+
+
+def _spec(symbols: Mapping[str, Symbol]) -> str:
+    parts = []
+    for name in sorted(symbols):
+        sym = symbols[name]
+        text = name
+        if sym.dims:
+            text += "[" + ",".join(sym.dims) + "]"
+        if sym.symmetric:
+            text += ":sym"
+        parts.append(text)
+    return " ".join(parts)
+
+
+def _names_in(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text.strip(), mode="exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _ordered_where(where: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``where`` entries in dependency order (an entry after the ones it uses)."""
+    order: list[tuple[str, str]] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
+
+    def place(name: str) -> None:
+        if name in placed:
+            return
+        if name in visiting:
+            raise EinderivError(f"where: '{name}' is defined in terms of itself")
+        visiting.add(name)
+        for used in sorted(_names_in(str(where[name]))):
+            if used in where and used != name:
+                place(used)
+        visiting.discard(name)
+        placed.add(name)
+        order.append((name, str(where[name])))
+
+    for name in where:
+        place(name)
+    return order
+
+
+class _Context:
+    """Symbols and intermediates a claim may use, and how to parse text against them."""
+
+    def __init__(self, f: Expr, extra: list[Symbol], where: Mapping[str, Any] | None) -> None:
+        from .text import parse
+
+        self.symbols: dict[str, Symbol] = dict(f.symbols())
+        for sym in extra:
+            self.symbols[sym.name] = sym
+        self.spec = _spec(self.symbols)
+        self.defs: dict[str, Expr] = {}
+        self.lines: list[str] = []
+        if where:
+            for name, text in _ordered_where(where):
+                if isinstance(text, Expr):
+                    self.defs[name] = text
+                    continue
+                program = "\n".join([*self.lines, f"{name} = {text}", name])
+                self.defs[name] = parse(program, shapes=self.spec)
+                self.lines.append(f"{name} = {text}")
+        self._parse = parse
+
+    def parse(self, claim: str) -> Expr:
+        program = "\n".join([*self.lines, claim.strip()])
+        return self._parse(program, shapes=self.spec)
+
+
+# -- numeric comparison ---------------------------------------------------------------
+
+
+class _Sampler:
+    """Random points (several draws) at which claims and the truth are compared."""
+
+    def __init__(self, exprs: list[Expr], draws: int = 3) -> None:
+        self.sizes = default_sizes(*exprs)
+        merged: dict[str, Symbol] = {}
+        for e in exprs:
+            merged.update(e.symbols())
+        self.points = []
+        for seed in range(draws):
+            rng = np.random.default_rng(1234 + seed)
+            values = {}
+            for name in sorted(merged):
+                sym = merged[name]
+                shape = tuple(1 if d == "1" else self.sizes[d] for d in sym.dims)
+                value = rng.normal(size=shape)
+                if sym.symmetric:
+                    value = (value + value.T) / 2
+                values[name] = value
+            self.points.append(values)
+        self._cache: dict[str, list[np.ndarray]] = {}
+
+    def values(self, expr: Expr) -> list[np.ndarray] | None:
+        if expr.key in self._cache:
+            return self._cache[expr.key]
+        missing = set(expr.symbols()) - set(self.points[0])
+        if missing:
+            rng = np.random.default_rng(99)
+            for point in self.points:
+                extra = random_values(expr, self.sizes, rng)
+                for name in missing:
+                    point[name] = extra[name]
+        try:
+            with np.errstate(all="ignore"):
+                out = [np.asarray(expr.evaluate(p, sizes=self.sizes)) for p in self.points]
+        except EinderivError:
+            return None
+        self._cache[expr.key] = out
+        return out
+
+
+def _close(a: list[np.ndarray], b: list[np.ndarray], rtol: float = 1e-7) -> tuple[bool, float]:
+    worst = 0.0
+    ok = True
+    for x, y in zip(a, b, strict=True):
+        if x.shape != y.shape:
+            return False, float("inf")
+        scale = max(float(np.max(np.abs(y))) if y.size else 0.0, 1e-12)
+        err = float(np.max(np.abs(x - y))) if x.size else 0.0
+        if not np.all(np.isfinite(x)) or err > rtol * scale + 1e-12:
+            ok = False
+        worst = max(worst, err / scale)
+    return ok, worst
+
+
+def _ratio(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
+    """The constant c with a = c * b at every draw, if there is one."""
+    num = sum(float(np.vdot(x, y)) for x, y in zip(a, b, strict=True))
+    den = sum(float(np.vdot(y, y)) for y in b)
+    if den == 0:
+        return None
+    c = num / den
+    if _close([c * y for y in b], a, rtol=1e-7)[0]:
+        return c
+    return None
+
+
+# -- rewriting the expected result with the user's names ------------------------------
+
+
+def with_names(expr: Expr, defs: Mapping[str, Expr]) -> Expr:
+    """Rewrite ``expr`` using intermediate names: a node equal to ``defs[name]`` (or an
+    elementwise group of a product's factors equal to it) becomes ``Symbol(name)``.
+    """
+    ordered = sorted(defs.items(), key=lambda item: -len(topological(item[1])))
+    for name, definition in ordered:
+        if not definition.dims and isinstance(definition, Product) and not definition.factors:
+            continue
+        expr = _substitute(expr, definition, Symbol.make(name, definition.dims))
+    return expr
+
+
+def _substitute(expr: Expr, target: Expr, symbol: Symbol) -> Expr:
+    done: dict[str, Expr] = {}
+    for node in topological(expr):
+        if node.key == target.key:
+            done[node.key] = symbol
+            continue
+        done[node.key] = _rebuild_with(node, done, target, symbol)
+    return done[expr.key]
+
+
+def _rebuild_with(node: Expr, done: dict[str, Expr], target: Expr, symbol: Symbol) -> Expr:
+    from .ir import Func, LogSumExp, MatFunc, Sum
+
+    if isinstance(node, Product):
+        factors = [(done[f.key], ls) for f, ls in node.factors]
+        coeff = node.coeff
+        if isinstance(target, Product):
+            factors, coeff = _replace_group(factors, coeff, target, symbol)
+        return make_product(coeff, factors, node.out, node.ldims, inline=False)
+    if isinstance(node, Sum):
+        return make_sum([done[t.key] for t in node.terms], node.dims)
+    if isinstance(node, Func):
+        return make_func(node.name, done[node.arg.key], node.param)
+    if isinstance(node, MatFunc):
+        return make_matfunc(node.name, done[node.arg.key])
+    if isinstance(node, LogSumExp):
+        return LogSumExp.make(done[node.arg.key], node.axes)
+    return node
+
+
+def _replace_group(factors, coeff, target: Product, symbol: Symbol):
+    """Replace factors that together form the elementwise product ``target``."""
+    if target.summed or len(set(target.out)) != len(target.out):
+        return factors, coeff
+    wanted = list(target.factors)
+    if not wanted:
+        return factors, coeff
+    first, first_labels = wanted[0]
+    for index, (factor, labels) in enumerate(factors):
+        if factor.key != first.key:
+            continue
+        mapping = dict(zip(first_labels, labels, strict=True))
+        if len(set(mapping.values())) != len(mapping):
+            continue
+        used = {index}
+        ok = True
+        for other, other_labels in wanted[1:]:
+            mapped = tuple(mapping.get(x, -1) for x in other_labels)
+            hit = next(
+                (
+                    k
+                    for k, (f2, l2) in enumerate(factors)
+                    if k not in used and f2.key == other.key and l2 == mapped
+                ),
+                None,
+            )
+            if hit is None:
+                ok = False
+                break
+            used.add(hit)
+        if not ok or any(x not in mapping for x in target.out):
+            continue
+        rest = [pair for k, pair in enumerate(factors) if k not in used]
+        rest.append((symbol, tuple(mapping[x] for x in target.out)))
+        return rest, coeff / target.coeff
+    return factors, coeff
+
+
+# -- mutations of the claim -----------------------------------------------------------
+
+
+def _mutations(claim_line: str) -> list[tuple[str, str]]:
+    """Single edits of the claim's expression: ``(mistake, edited text)`` pairs."""
+    try:
+        tree = ast.parse(claim_line.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    nodes = [n for n in ast.walk(tree)]
+    variants: list[tuple[str, str]] = []
+
+    def emit(kind: str, new_tree: ast.AST) -> None:
+        try:
+            text = ast.unparse(new_tree)
+        except Exception:  # pragma: no cover - unparse of our own trees
+            return
+        variants.append((kind, text))
+
+    import copy
+
+    for index, node in enumerate(nodes):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            swapped = copy.deepcopy(tree)
+            target = [n for n in ast.walk(swapped)][index]
+            target.left, target.right = target.right, target.left
+            emit("wrong order", swapped)
+            swapped_t = copy.deepcopy(tree)
+            target = [n for n in ast.walk(swapped_t)][index]
+            target.left, target.right = _transposed(target.right), _transposed(target.left)
+            emit("wrong order", swapped_t)
+            as_mul = copy.deepcopy(tree)
+            target = [n for n in ast.walk(as_mul)][index]
+            target.op = ast.Mult()
+            emit("elementwise vs matrix product", as_mul)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            as_mat = copy.deepcopy(tree)
+            target = [n for n in ast.walk(as_mat)][index]
+            target.op = ast.MatMult()
+            emit("elementwise vs matrix product", as_mat)
+        if isinstance(node, ast.Name):
+            toggled = copy.deepcopy(tree)
+            _wrap_transpose(toggled, index)
+            emit("missing transpose", toggled)
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            removed = copy.deepcopy(tree)
+            _unwrap_transpose(removed, index)
+            emit("extra transpose", removed)
+    return variants
+
+
+def _transposed(node: ast.expr) -> ast.expr:
+    """``node.T``, or ``X`` when ``node`` is already ``X.T``."""
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return node.value
+    return ast.Attribute(value=node, attr="T", ctx=ast.Load())
+
+
+def _wrap_transpose(tree: ast.AST, index: int) -> None:
+    target = [n for n in ast.walk(tree)][index]
+    for parent in ast.walk(tree):
+        for fname, value in ast.iter_fields(parent):
+            if value is target:
+                setattr(parent, fname, ast.Attribute(value=target, attr="T", ctx=ast.Load()))
+                return
+            if isinstance(value, list):
+                for k, item in enumerate(value):
+                    if item is target:
+                        value[k] = ast.Attribute(value=target, attr="T", ctx=ast.Load())
+                        return
+
+
+def _unwrap_transpose(tree: ast.AST, index: int) -> None:
+    target = [n for n in ast.walk(tree)][index]
+    for parent in ast.walk(tree):
+        for fname, value in ast.iter_fields(parent):
+            if value is target:
+                setattr(parent, fname, target.value)
+                return
+            if isinstance(value, list):
+                for k, item in enumerate(value):
+                    if item is target:
+                        value[k] = target.value
+                        return
+
+
+# -- the reason -----------------------------------------------------------------------
+
+
+def index_reason(expr: Expr, name: str) -> str:
+    """Two lines: the index form of ``expr`` and how the matrix order is read off it."""
+    from .indexform import OUT_LETTERS, to_index
+
+    text = to_index(expr)
+    lhs, _, rhs = text.partition(" = ")
+    subs = lhs[2:] if lhs.startswith("F_") else ""
+    first = f"{name}_{subs} = {rhs}" if subs else f"{name} = {rhs}"
+    second = ""
+    if isinstance(expr, Product) and len(expr.dims) == 2:
+        names = {label: OUT_LETTERS[pos] for pos, label in enumerate(expr.out)}
+        operands = [(f, ls) for f, ls in expr.factors if len(ls) == 2 and isinstance(f, Symbol)]
+        summed = expr.summed
+        if len(operands) == 2 and len(summed) == 1:
+            s = summed[0]
+            sname = "i"
+            (fa, la), (fb, lb) = operands
+            if expr.out[0] in lb:
+                (fa, la), (fb, lb) = (fb, lb), (fa, la)
+            pa = "column" if la.index(s) == 1 else "row"
+            pb = "row" if lb.index(s) == 0 else "column"
+            row = names[expr.out[0]]
+            col = names[expr.out[1]]
+            left = fa.name if la.index(s) == 1 else f"{fa.name}.T"
+            right = fb.name if lb.index(s) == 0 else f"{fb.name}.T"
+            second = (
+                f"The result's row index {row} comes from {fa.name} and its column index {col} "
+                f"from {fb.name}; the summed index {sname} is the {pa} index of {fa.name} and the "
+                f"{pb} index of {fb.name}, so it reads {left} @ {right}."
+            )
+    if not second:
+        second = "Each summed index joins two factors; the surviving indices give the rows and columns."
+    return first + "\n" + second
+
+
+# -- verify ---------------------------------------------------------------------------
+
+
+def expected_derivative(f: Expr, wrt: Any, cotangent: Any = None) -> Expr:
+    """The derivative a claim is compared with: grad, vjp, or the full derivative."""
+    if cotangent is not None:
+        return vjp(f, wrt, cotangent)
+    if not f.dims:
+        return grad(f, wrt)
+    return diff(f, wrt)
+
+
+def verify(
+    claim: str | Expr,
+    f: Expr | str,
+    wrt: Any,
+    cotangent: Any = None,
+    where: Mapping[str, Any] | None = None,
+    *,
+    shapes: Any = None,
+) -> Verdict:
+    """Judge ``claim`` as the derivative of ``f`` w.r.t. ``wrt`` (vjp with ``cotangent``).
+
+    ``where`` names intermediates the claim uses (``{"dz": "da * (1 - a**2)"}``); a
+    multi-line claim may define its own.  ``f`` may be text when ``shapes`` is given.
+    """
+    from .text import parse
+
+    if isinstance(f, str):
+        if shapes is None:
+            raise EinderivError("verify: f is text, so pass shapes=... to declare its symbols")
+        f = parse(f, shapes=shapes)
+    x = resolve_wrt(f, wrt)
+    truth = expected_derivative(f, x, cotangent)
+    extra = [x]
+    if isinstance(cotangent, str):
+        extra.append(Symbol.make(cotangent, f.dims))
+    elif isinstance(cotangent, Symbol):
+        extra.append(cotangent)
+    all_where: dict[str, Any] = dict(where or {})
+    claim_text: str | None = None
+    if isinstance(claim, str):
+        lines = [line for line in claim.replace(";", "\n").splitlines() if line.strip()]
+        if not lines:
+            raise EinderivError("verify: the claim is empty; write a formula such as 'W.T @ g'")
+        all_where.update(_assignments(lines[:-1]))
+        claim_text = _last_expression(lines)
+    elif not isinstance(claim, Expr):
+        raise EinderivError(f"verify: the claim must be text or an expression, got {type(claim).__name__}")
+    context = _Context(f, extra, all_where)
+    result_name = _result_name(x, cotangent)
+    named_truth = with_names(truth, context.defs)
+    expected_text = _render(named_truth)
+    reason = index_reason(named_truth, result_name)
+    claimed: Expr | None
+    shape_problem = ""
+    if isinstance(claim, Expr):
+        claimed = claim
+    else:
+        try:
+            claimed = context.parse(claim_text or "")
+        except ParseError as err:
+            if not isinstance(err.__context__, (ShapeError, SubscriptError)):
+                raise
+            claimed, shape_problem = None, err.message
+    if claimed is None:
+        sampler = _Sampler([truth])
+        truth_values = sampler.values(truth)
+        fixes = _single_edit_fixes(claim_text, context, truth, sampler, truth_values)
+        mistakes = ["shape mismatch", *[kind for kind, _ in fixes if kind != "shape mismatch"]]
+        fix = fixes[0][1] if fixes else None
+        fix_text = f"\nFix: {fix}" if fix else ""
+        message = (
+            f"Wrong: the claim's shapes do not fit ({shape_problem}).\n"
+            f"Correct: {result_name} = {expected_text}{fix_text}\nWhy: {reason}"
+        )
+        return Verdict(
+            False, message, expected=expected_text, mistakes=tuple(dict.fromkeys(mistakes)),
+            reason=reason, fix=fix, expected_shape=truth.dims, expected_expr=truth,
+        )
+    common = dict(
+        expected=expected_text,
+        reason=reason,
+        claim_shape=claimed.dims,
+        expected_shape=truth.dims,
+        expected_expr=truth,
+    )
+    if claimed.dims != truth.dims:
+        mistakes = ["shape mismatch"]
+        hint = ""
+        if tuple(reversed(claimed.dims)) == truth.dims and len(truth.dims) == 2:
+            hint = " (the claim has the transposed shape)"
+        sampler = _Sampler([truth])
+        fixes = _single_edit_fixes(claim_text, context, truth, sampler, sampler.values(truth))
+        mistakes += [kind for kind, _ in fixes if kind not in mistakes]
+        fix = fixes[0][1] if fixes else None
+        fix_text = f"\nFix: {fix}" if fix else ""
+        message = (
+            f"Wrong: the claim has shape {_shape(claimed.dims)} but {result_name} must have shape "
+            f"{_shape(truth.dims)}{hint}.\nCorrect: {result_name} = {expected_text}{fix_text}\n"
+            f"Why: {reason}"
+        )
+        return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, **common)
+    sampler = _Sampler([truth, claimed])
+    truth_values = sampler.values(truth)
+    claim_values = sampler.values(claimed)
+    if truth_values is None or claim_values is None:
+        raise EinderivError("verify: could not evaluate the claim or the derivative numerically")
+    same, err = _close(claim_values, truth_values)
+    symbolic = claimed == truth
+    if same or symbolic:
+        message = f"Correct: {result_name} = {expected_text}.\nWhy: {reason}"
+        return Verdict(True, message, max_error=err, **common)
+    mistakes, fix = _diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_values)
+    explained = "; ".join(_describe(m) for m in mistakes) if mistakes else "it differs numerically"
+    fix_text = f"\nFix: {fix}" if fix else ""
+    message = (
+        f"Wrong: {explained} (max relative difference {err:.3g}).\n"
+        f"Correct: {result_name} = {expected_text}{fix_text}\nWhy: {reason}"
+    )
+    return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, max_error=err, **common)
+
+
+def _result_name(x: Symbol, cotangent: Any) -> str:
+    return f"d{x.name}" if cotangent is not None else f"∂f/∂{x.name}"
+
+
+def _shape(dims: tuple[str, ...]) -> str:
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _render(expr: Expr) -> str:
+    try:
+        return expr.to_numpy()
+    except Exception:  # rendering must never hide the verdict
+        return expr.to_einsum()
+
+
+def _assignments(lines: list[str]) -> dict[str, str]:
+    """``name = expression`` lines of a multi-line claim, as where entries."""
+    found: dict[str, str] = {}
+    for line in lines:
+        try:
+            tree = ast.parse(line.strip())
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            raise EinderivError(f"verify: cannot read the claim line {line.strip()!r}") from None
+        stmt = tree.body[0] if tree.body else None
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            raise EinderivError(
+                f"verify: claim line {line.strip()!r} must be an assignment 'name = ...'; "
+                "only the last line is the claimed result"
+            )
+        found[stmt.targets[0].id] = ast.unparse(stmt.value)
+    return found
+
+
+def _last_expression(lines: list[str]) -> str | None:
+    if not lines:
+        return None
+    last = lines[-1].strip()
+    try:
+        tree = ast.parse(last)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if tree.body and isinstance(tree.body[0], ast.Assign):
+        return ast.unparse(tree.body[0].value)
+    return last
+
+
+_DESCRIPTIONS = {
+    "transposed": "the claim is the transpose of the correct result",
+    "wrong order": "the operands of a matrix product are in the wrong order",
+    "missing transpose": "a transpose is missing",
+    "extra transpose": "a transpose is one too many",
+    "wrong sign": "the sign is wrong",
+    "wrong factor": "the claim is off by a constant factor",
+    "missing term": "a term of the correct result is missing",
+    "extra term": "the claim has a term too many",
+    "elementwise vs matrix product": "an elementwise product (*) and a matrix product (@) are mixed up",
+}
+
+
+def _describe(mistake: str) -> str:
+    return _DESCRIPTIONS.get(mistake, mistake)
+
+
+def _single_edit_fixes(claim_text, context, truth, sampler, truth_values) -> list[tuple[str, str]]:
+    """``(mistake, corrected text)`` for each single edit that makes the claim right."""
+    found: list[tuple[str, str]] = []
+    if claim_text is None:
+        return found
+    for kind, text in _mutations(claim_text):
+        try:
+            candidate = context.parse(text)
+        except EinderivError:
+            continue
+        if candidate.dims != truth.dims:
+            continue
+        values = sampler.values(candidate)
+        if values is not None and _close(values, truth_values)[0]:
+            found.append((kind, text))
+    found.sort(key=lambda item: len(item[1]))
+    return found
+
+
+def _diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_values):
+    mistakes: list[str] = []
+    fix = None
+    if len(truth.dims) == 2 and truth.dims[0] == truth.dims[1]:
+        if _close([v.T for v in claim_values], truth_values)[0]:
+            mistakes.append("transposed")
+    if _close([-v for v in claim_values], truth_values)[0]:
+        mistakes.append("wrong sign")
+    elif not mistakes:
+        c = _ratio(claim_values, truth_values)
+        if c is not None and abs(c) > 1e-9 and abs(c - 1) > 1e-9:
+            mistakes.append("wrong factor")
+    # Single edits of the claim that make it right.
+    for kind, text in _single_edit_fixes(claim_text, context, truth, sampler, truth_values):
+        if kind not in mistakes:
+            mistakes.append(kind)
+        fix = fix or text
+    # Missing or extra terms.
+    from .ir import Sum
+
+    if not mistakes and isinstance(truth, Sum):
+        for term in truth.terms:
+            term_values = sampler.values(term)
+            if term_values is None:
+                continue
+            rest = [t - c for t, c in zip(truth_values, claim_values, strict=True)]
+            if _close(rest, term_values)[0]:
+                mistakes.append("missing term")
+                break
+            if _close(claim_values, [t + d for t, d in zip(truth_values, term_values, strict=True)])[0]:
+                mistakes.append("extra term")
+                break
+    if not mistakes and isinstance(claimed, Sum):
+        for term in claimed.terms:
+            term_values = sampler.values(term)
+            if term_values is None:
+                continue
+            rest = [c - t for c, t in zip(claim_values, term_values, strict=True)]
+            if _close(rest, truth_values)[0]:
+                mistakes.append("extra term")
+                break
+    return mistakes, fix

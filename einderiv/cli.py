@@ -1,0 +1,174 @@
+"""Command-line interface: ``einderiv diff|grad|vjp|jvp|hessian|verify|explain``.
+
+Contract: exit code 0 on success (for ``verify``: the claim holds), 1 when ``verify``
+finds the claim wrong, 2 on bad input with the error message on stderr.  Output is
+plain text on a pipe; colour only on a terminal (and never with ``NO_COLOR`` set).
+
+>>> main(["grad", "x @ A @ x", "--shapes", "x[n] A[n,n]", "--wrt", "x"])
+(A + A.T) @ x
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .errors import EinderivError
+
+EXAMPLES = """\
+examples:
+  einderiv grad "x @ A @ x" --shapes "x[n] A[n,n]" --wrt x
+  einderiv vjp "tanh(Waa @ a_prev + Wax @ x + ba)" \\
+      --shapes "Waa[n,n] Wax[n,k] a_prev[n,m] x[k,m] ba[n,1]" --wrt Waa --cotangent da
+  einderiv diff "X @ W" --shapes "X[p,q] W[q,r]" --wrt X --format index
+  einderiv hessian "sum(log1p(exp(-y * (X @ w))))" --shapes "X[n,d] w[d] y[n]" --wrt w
+  einderiv verify "a_prev.T @ dz" "tanh(Waa @ a_prev + Wax @ x + ba)" \\
+      --shapes "Waa[n,n] Wax[n,k] a_prev[n,m] x[k,m] ba[n,1]" --wrt Waa --cotangent da \\
+      --where "dz=da * (1 - a**2)" --where "a=tanh(Waa @ a_prev + Wax @ x + ba)"
+  einderiv explain "W @ x" --shapes "W[n,m] x[m]" --wrt x --cotangent g > derivation.md
+
+exit codes: 0 success (verify: the claim holds), 1 verify: the claim is wrong,
+            2 bad input (message on stderr)
+"""
+
+FORMATS = ("numpy", "latex", "index", "einsum", "json", "markdown")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="einderiv",
+        description="Differentiate tensor expressions in einsum / index notation, show the "
+        "result in matrix form, explain derivations and check claimed gradient formulas.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    helps = {
+        "diff": "full derivative tensor (f's dims, then wrt's dims)",
+        "grad": "gradient of a scalar expression",
+        "vjp": "backprop a cotangent (upstream gradient) to wrt",
+        "jvp": "forward-mode derivative along a tangent",
+        "hessian": "Hessian of a scalar expression",
+        "verify": "check a claimed derivative formula",
+        "explain": "write a step-by-step derivation (Markdown)",
+    }
+    for name, text in helps.items():
+        p = sub.add_parser(
+            name, help=text, description=text, epilog=EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name == "verify":
+            p.add_argument("claim", help="the claimed formula, e.g. 'dz @ a_prev.T'")
+        p.add_argument("expression", help="the function, numpy-like text (several lines allowed)")
+        p.add_argument("--shapes", required=True, help="symbol dims, e.g. 'W[n,m] x[m] A[n,n]:sym'")
+        p.add_argument("--wrt", required=True, help="the symbol to differentiate with respect to")
+        if name in ("vjp", "verify", "explain"):
+            p.add_argument("--cotangent", default="g" if name == "vjp" else None,
+                           help="name of the upstream gradient (shaped like the expression)")
+        if name == "jvp":
+            p.add_argument("--tangent", default="V", help="name of the tangent (shaped like wrt)")
+        if name in ("verify",):
+            p.add_argument("--where", action="append", default=[], metavar="NAME=EXPR",
+                           help="an intermediate the claim uses (repeatable)")
+        if name != "verify":
+            default = "markdown" if name == "explain" else "numpy"
+            p.add_argument("--format", choices=FORMATS, default=default, help="output format")
+        else:
+            p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+        p.add_argument("--no-color", action="store_true", help="never colour the output")
+    return parser
+
+
+def _colour(text: str, code: str, stream: TextIO, enabled: bool) -> str:
+    if not enabled or os.environ.get("NO_COLOR") or not getattr(stream, "isatty", lambda: False)():
+        return text
+    return f"\033[{code}m{text}\033[0m"
+
+
+def _format(expr, fmt: str) -> str:
+    if fmt == "numpy":
+        return expr.to_numpy()
+    if fmt == "latex":
+        return expr.to_latex()
+    if fmt == "index":
+        return expr.to_index()
+    if fmt == "einsum":
+        return expr.to_einsum()
+    if fmt == "json":
+        payload = {"shape": list(expr.dims), "numpy": expr.to_numpy(), "latex": expr.to_latex(),
+                   "index": expr.to_index(), "einsum": expr.to_einsum()}
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+    raise AssertionError(fmt)  # pragma: no cover
+
+
+def _where(items: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise EinderivError(f"--where {item!r}: write NAME=EXPRESSION, e.g. --where 'dz=da * (1 - a**2)'")
+        found[name.strip()] = text.strip()
+    return found
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Carry out one parsed command; return the exit code."""
+    import einderiv as ed
+
+    f = ed.parse(args.expression, shapes=args.shapes)
+    colour = not args.no_color
+    if args.command == "verify":
+        verdict = ed.verify(args.claim, f, args.wrt, cotangent=args.cotangent, where=_where(args.where))
+        if args.format == "json":
+            print(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False), file=out)
+        elif args.format == "markdown":
+            print(verdict._repr_markdown_(), file=out)
+        else:
+            head = _colour("✓ correct", "32", out, colour) if verdict.ok else _colour("✗ wrong", "31", out, colour)
+            print(head, file=out)
+            print(verdict.message, file=out)
+        return 0 if verdict.ok else 1
+    if args.command == "explain" or args.format == "markdown":
+        kind = {"explain": None, "grad": "grad", "hessian": "hessian", "diff": "diff",
+                "vjp": "vjp", "jvp": "diff"}[args.command]
+        cot = getattr(args, "cotangent", None)
+        print(ed.explain(f, args.wrt, cotangent=cot, kind=kind), file=out)
+        return 0
+    if args.command == "diff":
+        result = ed.diff(f, args.wrt)
+    elif args.command == "grad":
+        result = ed.grad(f, args.wrt)
+    elif args.command == "vjp":
+        result = ed.vjp(f, args.wrt, args.cotangent)
+    elif args.command == "jvp":
+        result = ed.jvp(f, args.wrt, args.tangent)
+    else:
+        result = ed.hessian(f, args.wrt)
+    print(_format(result, args.format), file=out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``einderiv`` console script; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return run(args, sys.stdout)
+    except EinderivError as err:
+        print(f"einderiv: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
