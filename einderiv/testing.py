@@ -65,6 +65,22 @@ def random_values(
     return values
 
 
+def _sizes_from_values(expr: Expr, x: Symbol, values: Mapping[str, Any]) -> dict[str, int]:
+    """Dim sizes read off the shapes of user-given values (symbols of ``expr`` and ``x``)."""
+    syms = dict(expr.symbols())
+    syms.setdefault(x.name, x)
+    sizes: dict[str, int] = {}
+    for name, value in values.items():
+        sym = syms.get(name)
+        shape = np.shape(value)
+        if sym is None or len(shape) != len(sym.dims):
+            continue  # evaluation reports the mismatch with context
+        for dim, n in zip(sym.dims, shape, strict=True):
+            if dim != "1":
+                sizes.setdefault(dim, int(n))
+    return sizes
+
+
 def _fresh(base: str, taken: Mapping[str, Any]) -> str:
     name = base
     k = 0
@@ -93,7 +109,14 @@ def check_derivative(
     """
     x = resolve_wrt(expr, wrt)
     rng = np.random.default_rng(seed)
-    sizes = dict(sizes or default_sizes(expr, x))
+    if sizes is None:
+        # dims fixed by the given values first, distinct defaults for the rest
+        sizes = _sizes_from_values(expr, x, values or {})
+        for dim, n in default_sizes(expr, x).items():
+            if dim not in sizes:
+                taken = set(sizes.values())
+                sizes[dim] = next((k for k in DEFAULT_SIZES if k not in taken), n)
+    sizes = dict(sizes)
     for dim in x.dims:
         if dim != "1" and dim not in sizes:
             sizes[dim] = DEFAULT_SIZES[len(sizes) % len(DEFAULT_SIZES)]
