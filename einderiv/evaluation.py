@@ -29,7 +29,19 @@ import opt_einsum
 from .canonical import is_symmetric  # noqa: F401 - re-exported for evaluators
 from .errors import EvaluationError
 from .functions import FUNCTIONS
-from .ir import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol, topological
+from .ir import (
+    DIM_OWNERS,
+    Delta,
+    Expr,
+    Func,
+    LogSumExp,
+    MatFunc,
+    Product,
+    Size,
+    Sum,
+    Symbol,
+    topological,
+)
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -133,6 +145,7 @@ class Compiled:
             if isinstance(node, Product)
         }
         self._contractions: dict[tuple, list[Callable | None]] = {}
+        self.dims_needed = sorted({d for node in self.nodes for d in node.dims})
         self._dense_deltas = {
             self.index_of[child.key]
             for node in self.nodes
@@ -204,7 +217,19 @@ class Compiled:
                     f"{np.max(np.abs(arr - arr.T)):.3g}); symmetrize it with (A + A.T) / 2"
                 )
             arrays[sym.name] = arr
+        self._sizes_from_other_values(values, dim_size)
         return arrays, {dim: entry[0] for dim, entry in dim_size.items()}
+
+    def _sizes_from_other_values(self, values: Mapping[str, Any], dim_size: dict) -> None:
+        """Sizes of dims no symbol here carries, read off other values passed (e.g. ``X``
+        for ``diff(X @ W, X)``, whose result no longer contains ``X``)."""
+        for dim in self.dims_needed:
+            if dim in dim_size or dim == "1":
+                continue
+            for name, axis, rank in DIM_OWNERS.get(dim, ()):
+                if name in values and np.ndim(values[name]) == rank:
+                    dim_size[dim] = (int(np.shape(values[name])[axis]), name, axis)
+                    break
 
     # -- running ----------------------------------------------------------------------
     def __call__(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> np.ndarray:
