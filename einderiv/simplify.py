@@ -154,6 +154,9 @@ def make_product(
             ]
             return make_sum(terms, tuple(ldims[label] for label in out))
 
+    # Canonical order first: it also orders the labels of a symmetric factor, so that
+    # S.T (S symmetric) and a transposed delta are recognised as the factor itself.
+    flat = canonical_factors(flat, out, ldims)
     if (
         coeff == 1.0
         and len(flat) == 1
@@ -161,7 +164,6 @@ def make_product(
         and len(set(out)) == len(out)
     ):
         return flat[0][0]
-    flat = canonical_factors(flat, out, ldims)
     return Product.make(coeff, flat, out, ldims)
 
 
