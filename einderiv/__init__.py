@@ -59,6 +59,7 @@ from .evaluation import Compiled, compile  # noqa: A004 - the contract's name
 from .explanation import explain
 from .ir import Expr, Symbol
 from .simplify import simplify
+from .text import parse
 
 __version__ = "0.1.0"
 
@@ -95,6 +96,7 @@ __all__ = [
     "mean",
     "norm",
     "outer",
+    "parse",
     "relu",
     "sigmoid",
     "sign",
