@@ -242,8 +242,10 @@ def _ratio(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
 
 
 def with_names(expr: Expr, defs: Mapping[str, Expr]) -> Expr:
-    """Rewrite ``expr`` using intermediate names: a node equal to ``defs[name]`` (or an
-    elementwise group of a product's factors equal to it) becomes ``Symbol(name)``.
+    """Rewrite ``expr`` using intermediate names.
+
+    A node equal to ``defs[name]`` (or an elementwise group of a product's factors equal
+    to it) becomes ``Symbol(name)``.
     """
     ordered = sorted(defs.items(), key=lambda item: -len(topological(item[1])))
     for name, definition in ordered:
@@ -419,7 +421,7 @@ def index_reason(expr: Expr, name: str) -> str:
     subs = lhs[2:] if lhs.startswith("F_") else ""
     first = f"{name}_{subs} = {rhs}" if subs else f"{name} = {rhs}"
     second = ""
-    if isinstance(expr, Product) and len(expr.dims) == 2:
+    if isinstance(expr, Product) and len(expr.dims) == 2 and len(expr.factors) == 2:
         names = {label: OUT_LETTERS[pos] for pos, label in enumerate(expr.out)}
         operands = [(f, ls) for f, ls in expr.factors if len(ls) == 2 and isinstance(f, Symbol)]
         summed = expr.summed
@@ -441,7 +443,9 @@ def index_reason(expr: Expr, name: str) -> str:
                 f"{pb} index of {fb.name}, so it reads {left} @ {right}."
             )
     if not second:
-        second = "Each summed index joins two factors; the surviving indices give the rows and columns."
+        second = (
+            "Each summed index joins two factors; the surviving indices give the rows and columns."
+        )
     return first + "\n" + second
 
 
@@ -493,7 +497,9 @@ def verify(
         all_where.update(_assignments(lines[:-1]))
         claim_text = _last_expression(lines)
     elif not isinstance(claim, Expr):
-        raise EinderivError(f"verify: the claim must be text or an expression, got {type(claim).__name__}")
+        raise EinderivError(
+            f"verify: the claim must be text or an expression, got {type(claim).__name__}"
+        )
     context = _Context(f, extra, all_where)
     result_name = _result_name(x, cotangent)
     named_truth = with_names(truth, context.defs)
@@ -522,8 +528,14 @@ def verify(
             f"Correct: {result_name} = {expected_text}{fix_text}\nWhy: {reason}"
         )
         return Verdict(
-            False, message, expected=expected_text, mistakes=tuple(dict.fromkeys(mistakes)),
-            reason=reason, fix=fix, expected_shape=truth.dims, expected_expr=truth,
+            False,
+            message,
+            expected=expected_text,
+            mistakes=tuple(dict.fromkeys(mistakes)),
+            reason=reason,
+            fix=fix,
+            expected_shape=truth.dims,
+            expected_expr=truth,
         )
     common = dict(
         expected=expected_text,
@@ -558,7 +570,9 @@ def verify(
     if same or symbolic:
         message = f"Correct: {result_name} = {expected_text}.\nWhy: {reason}"
         return Verdict(True, message, max_error=err, **common)
-    mistakes, fix = _diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_values)
+    mistakes, fix = _diagnose(
+        claimed, truth, claim_text, context, sampler, truth_values, claim_values
+    )
     explained = "; ".join(_describe(m) for m in mistakes) if mistakes else "it differs numerically"
     fix_text = f"\nFix: {fix}" if fix else ""
     message = (
@@ -592,8 +606,11 @@ def _assignments(lines: list[str]) -> dict[str, str]:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             raise EinderivError(f"verify: cannot read the claim line {line.strip()!r}") from None
         stmt = tree.body[0] if tree.body else None
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)):
+        if not (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             raise EinderivError(
                 f"verify: claim line {line.strip()!r} must be an assignment 'name = ...'; "
                 "only the last line is the claimed result"
@@ -624,7 +641,9 @@ _DESCRIPTIONS = {
     "wrong factor": "the claim is off by a constant factor",
     "missing term": "a term of the correct result is missing",
     "extra term": "the claim has a term too many",
-    "elementwise vs matrix product": "an elementwise product (*) and a matrix product (@) are mixed up",
+    "elementwise vs matrix product": (
+        "an elementwise product (*) and a matrix product (@) are mixed up"
+    ),
 }
 
 
@@ -680,7 +699,9 @@ def _diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_
             if _close(rest, term_values)[0]:
                 mistakes.append("missing term")
                 break
-            if _close(claim_values, [t + d for t, d in zip(truth_values, term_values, strict=True)])[0]:
+            if _close(
+                claim_values, [t + d for t, d in zip(truth_values, term_values, strict=True)]
+            )[0]:
                 mistakes.append("extra term")
                 break
     if not mistakes and isinstance(claimed, Sum):

@@ -33,7 +33,7 @@ examples:
   einderiv explain "W @ x" --shapes "W[n,m] x[m]" --wrt x --cotangent g > derivation.md
 
 exit codes: 0 success (verify: the claim holds), 1 verify: the claim is wrong,
-            2 bad input (message on stderr)
+            2 bad input (message on stderr), 3 internal error (please report)
 """
 
 FORMATS = ("numpy", "latex", "index", "einsum", "json", "markdown")
@@ -59,7 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     }
     for name, text in helps.items():
         p = sub.add_parser(
-            name, help=text, description=text, epilog=EXAMPLES,
+            name,
+            help=text,
+            description=text,
+            epilog=EXAMPLES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         if name == "verify":
@@ -68,13 +71,21 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--shapes", required=True, help="symbol dims, e.g. 'W[n,m] x[m] A[n,n]:sym'")
         p.add_argument("--wrt", required=True, help="the symbol to differentiate with respect to")
         if name in ("vjp", "verify", "explain"):
-            p.add_argument("--cotangent", default="g" if name == "vjp" else None,
-                           help="name of the upstream gradient (shaped like the expression)")
+            p.add_argument(
+                "--cotangent",
+                default="g" if name == "vjp" else None,
+                help="name of the upstream gradient (shaped like the expression)",
+            )
         if name == "jvp":
             p.add_argument("--tangent", default="V", help="name of the tangent (shaped like wrt)")
         if name in ("verify",):
-            p.add_argument("--where", action="append", default=[], metavar="NAME=EXPR",
-                           help="an intermediate the claim uses (repeatable)")
+            p.add_argument(
+                "--where",
+                action="append",
+                default=[],
+                metavar="NAME=EXPR",
+                help="an intermediate the claim uses (repeatable)",
+            )
         if name != "verify":
             default = "markdown" if name == "explain" else "numpy"
             p.add_argument("--format", choices=FORMATS, default=default, help="output format")
@@ -100,8 +111,13 @@ def _format(expr, fmt: str) -> str:
     if fmt == "einsum":
         return expr.to_einsum()
     if fmt == "json":
-        payload = {"shape": list(expr.dims), "numpy": expr.to_numpy(), "latex": expr.to_latex(),
-                   "index": expr.to_index(), "einsum": expr.to_einsum()}
+        payload = {
+            "shape": list(expr.dims),
+            "numpy": expr.to_numpy(),
+            "latex": expr.to_latex(),
+            "index": expr.to_index(),
+            "einsum": expr.to_einsum(),
+        }
         return json.dumps(payload, indent=2, ensure_ascii=False)
     raise AssertionError(fmt)  # pragma: no cover
 
@@ -111,7 +127,9 @@ def _where(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip().isidentifier():
-            raise EinderivError(f"--where {item!r}: write NAME=EXPRESSION, e.g. --where 'dz=da * (1 - a**2)'")
+            raise EinderivError(
+                f"--where {item!r}: write NAME=EXPRESSION, e.g. --where 'dz=da * (1 - a**2)'"
+            )
         found[name.strip()] = text.strip()
     return found
 
@@ -120,22 +138,36 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     """Carry out one parsed command; return the exit code."""
     import einderiv as ed
 
-    f = ed.parse(args.expression, shapes=args.shapes)
+    from .text import parse
+
+    f = parse(args.expression, shapes=args.shapes)
     colour = not args.no_color
     if args.command == "verify":
-        verdict = ed.verify(args.claim, f, args.wrt, cotangent=args.cotangent, where=_where(args.where))
+        verdict = ed.verify(
+            args.claim, f, args.wrt, cotangent=args.cotangent, where=_where(args.where)
+        )
         if args.format == "json":
             print(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False), file=out)
         elif args.format == "markdown":
             print(verdict._repr_markdown_(), file=out)
         else:
-            head = _colour("✓ correct", "32", out, colour) if verdict.ok else _colour("✗ wrong", "31", out, colour)
+            head = (
+                _colour("✓ correct", "32", out, colour)
+                if verdict.ok
+                else _colour("✗ wrong", "31", out, colour)
+            )
             print(head, file=out)
             print(verdict.message, file=out)
         return 0 if verdict.ok else 1
     if args.command == "explain" or args.format == "markdown":
-        kind = {"explain": None, "grad": "grad", "hessian": "hessian", "diff": "diff",
-                "vjp": "vjp", "jvp": "diff"}[args.command]
+        kind = {
+            "explain": None,
+            "grad": "grad",
+            "hessian": "hessian",
+            "diff": "diff",
+            "vjp": "vjp",
+            "jvp": "diff",
+        }[args.command]
         cot = getattr(args, "cotangent", None)
         print(ed.explain(f, args.wrt, cotangent=cot, kind=kind), file=out)
         return 0
@@ -168,6 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EinderivError as err:
         print(f"einderiv: error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # a bug in einderiv, not bad input: say so, distinctly
+        print(
+            f"einderiv: internal error ({type(err).__name__}: {err}); please report it",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

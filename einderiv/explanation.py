@@ -27,7 +27,7 @@ from .simplify import make_product
 
 
 def index_to_latex(text: str) -> str:
-    """Turn index notation (``Σ_i δ_ac W_ib``) into LaTeX (``\\sum_{i} \\delta_{ac} W_{ib}``)."""
+    r"""Turn index notation (``Σ_i δ_ac W_ib``) into LaTeX (``\\sum_{i} \\delta_{ac} W_{ib}``)."""
     text = text.replace("Σ_", "\\sum_").replace("δ", "\\delta").replace("∂", "\\partial ")
 
     def name_sub(match: re.Match[str]) -> str:
@@ -38,6 +38,14 @@ def index_to_latex(text: str) -> str:
 
     text = re.sub(r"(\\?[A-Za-z][A-Za-z0-9_]*)_([A-Za-z0-9]+)\b", name_sub, text)
     return text
+
+
+def _index_latex(expr: Expr, lhs: str = "F") -> str:
+    """Index form of ``expr`` in LaTeX with ``lhs`` as the tensor's name."""
+    text = to_index(expr)
+    if lhs != "F" and text.startswith("F"):
+        text = lhs + text[1:]
+    return index_to_latex(text)
 
 
 def _render(expr: Expr, how: str) -> str:
@@ -57,8 +65,12 @@ def _dims_text(sym: Symbol) -> str:
 def _delta_meaning(result: Expr, x: Symbol, f: Expr) -> list[str]:
     """What each surviving delta of the result says, in words."""
     lines: list[str] = []
-    products = [result] if isinstance(result, Product) else (
-        [t for t in result.terms if isinstance(t, Product)] if isinstance(result, Sum) else []
+    products = (
+        [result]
+        if isinstance(result, Product)
+        else (
+            [t for t in result.terms if isinstance(t, Product)] if isinstance(result, Sum) else []
+        )
     )
     nf = len(f.dims)
     for term in products:
@@ -73,8 +85,11 @@ def _delta_meaning(result: Expr, x: Symbol, f: Expr) -> list[str]:
             la, lb = OUT_LETTERS[pa], OUT_LETTERS[pb]
             axis_f = {1: "entry", 2: "row" if pa == 0 else "column"}.get(nf, f"axis-{pa} entry")
             xaxis = pb - nf
-            axis_x = "row" if xaxis == 0 and len(x.dims) == 2 else (
-                "column" if len(x.dims) == 2 else f"index {xaxis}")
+            axis_x = (
+                "row"
+                if xaxis == 0 and len(x.dims) == 2
+                else ("column" if len(x.dims) == 2 else f"index {xaxis}")
+            )
             text = (
                 f"- $\\delta_{{{la}{lb}}}$: entry ${lb}$ ({axis_x}) of {x.name} only reaches "
                 f"{axis_f} ${lb}$ of f: the derivative is zero unless ${la} = {lb}$."
@@ -84,7 +99,7 @@ def _delta_meaning(result: Expr, x: Symbol, f: Expr) -> list[str]:
     return lines
 
 
-def _rule_steps(f: Expr, x: Symbol) -> list[str]:
+def _rule_steps(f: Expr, x: Symbol, named=lambda e: e) -> list[str]:
     """One line per index rule on the way from ``f`` down to ``x``."""
     order = topological(f)
     depends: set[str] = set()
@@ -96,38 +111,44 @@ def _rule_steps(f: Expr, x: Symbol) -> list[str]:
     xlabels = "".join(OUT_LETTERS[len(OUT_LETTERS) - r + k] for k in range(r)) if r else ""
     leaf = (
         f"$\\partial {x.name}_{{ij}} / \\partial {x.name}_{{kl}} = \\delta_{{ik}} \\delta_{{jl}}$"
-        if r == 2 else
-        f"$\\partial {x.name}_{{i}} / \\partial {x.name}_{{k}} = \\delta_{{ik}}$" if r == 1 else
-        f"$\\partial {x.name} / \\partial {x.name} = 1$"
+        if r == 2
+        else f"$\\partial {x.name}_{{i}} / \\partial {x.name}_{{k}} = \\delta_{{ik}}$"
+        if r == 1
+        else f"$\\partial {x.name} / \\partial {x.name} = 1$"
     )
     del xlabels
     for node in reversed(order):
         if node.key not in depends or node == x:
             continue
         if isinstance(node, Func):
-            deriv = derivative_of(node)
+            deriv = named(derivative_of(node))
+            note = f", f = {_fname(node)}(z)" if named(node) != node else ""
             steps.append(
                 f"**Chain rule** through `{_fname(node)}`: $\\partial\\, {_fname(node)}(E)_I = "
                 f"{_fname(node)}'(E)_I\\, \\partial E_I$ with "
-                f"${_fname(node)}'(E) = {_render(deriv, 'latex')}$ (elementwise)."
+                f"${_fname(node)}'(E) = {_render(deriv, 'latex')}$ (elementwise{note})."
             )
         elif isinstance(node, Sum):
             kept = [t for t in node.terms if t.key in depends]
             dropped = len(node.terms) - len(kept)
             note = f"; {dropped} term(s) do not contain {x.name} and vanish" if dropped else ""
-            steps.append(f"**Sum rule**: differentiate each term of `{_render(node, 'numpy')}`{note}.")
+            steps.append(
+                f"**Sum rule**: differentiate each term of `{_render(node, 'numpy')}`{note}."
+            )
         elif isinstance(node, Product):
             steps.extend(_product_step(node, x, depends))
         elif isinstance(node, MatFunc):
             formula = {
-                "inv": "\\partial (X^{-1})_{ij} = -(X^{-1})_{ia}\\, \\partial X_{ab}\\, (X^{-1})_{bj}",
+                "inv": "\\partial (X^{-1})_{ij} = "
+                "-(X^{-1})_{ia}\\, \\partial X_{ab}\\, (X^{-1})_{bj}",
                 "det": "\\partial \\det X = \\det X\\, (X^{-1})_{ji}\\, \\partial X_{ij}",
                 "logdet": "\\partial \\log\\det X = (X^{-1})_{ji}\\, \\partial X_{ij}",
             }[node.name]
             steps.append(f"**{node.name} rule**: ${formula}$.")
         elif isinstance(node, LogSumExp):
             steps.append(
-                "**logsumexp rule**: $\\partial\\, \\mathrm{lse}(E) = \\sum \\mathrm{softmax}(E)\\, "
+                "**logsumexp rule**: $\\partial\\, \\mathrm{lse}(E) = "
+                "\\sum \\mathrm{softmax}(E)\\, "
                 "\\partial E$ over the reduced axes."
             )
     steps.append(f"**Leaf rule**: {leaf}.")
@@ -140,12 +161,17 @@ def _fname(node: Func) -> str:
 
 def _product_step(node: Product, x: Symbol, depends: set[str]) -> list[str]:
     """The product rule on one einsum term, with deltas substituted and eliminated."""
-    lines = [f"**Product rule** on ${index_to_latex(to_index(node))}$ (one term per factor that depends on {x.name}):"]
+    lines = [
+        f"**Product rule** on ${index_to_latex(to_index(node))}$ "
+        f"(one term per factor that depends on {x.name}):"
+    ]
     for index, (factor, labels) in enumerate(node.factors):
         if factor.key not in depends:
             continue
         if factor != x:
-            lines.append(f"  - the factor `{_render(factor, 'numpy')}` is differentiated by the rules below.")
+            lines.append(
+                f"  - the factor `{_render(factor, 'numpy')}` is differentiated by the rules below."
+            )
             continue
         base = len(node.ldims)
         new = tuple(range(base, base + len(labels)))
@@ -172,13 +198,18 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
     With ``cotangent`` it explains the vjp; for a scalar ``f`` the gradient (or the
     Hessian with ``kind="hessian"``); otherwise the full derivative tensor.
     """
-    from .claims import index_reason
+    from .claims import index_reason, with_names
     from .testing import check_derivative
 
     x = resolve_wrt(f, wrt)
     if kind is None:
         kind = "vjp" if cotangent is not None else ("grad" if not f.dims else "diff")
     f_text = _render(f, "numpy")
+    names = _intermediates(f, x, cotangent if kind == "vjp" else None)
+
+    def named(e: Expr) -> Expr:
+        return with_names(e, names) if names else e
+
     title = {
         "vjp": f"# Derivation: backprop of f = {f_text} to {x.name}",
         "grad": f"# Derivation: ∂f/∂{x.name} for f = {f_text}",
@@ -188,31 +219,57 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
     out = [title, "", "## The function", ""]
     for name, sym in sorted(f.symbols().items()):
         out.append(f"- `{name}`: {_dims_text(sym)}")
-    out += ["", f"$$f = {_render(f, 'latex')}$$", "", "In index notation:", "",
-            f"$${index_to_latex(to_index(f))}$$", ""]
+    out += ["", f"$$f = {_render(f, 'latex')}$$", ""]
+    if names:
+        out += ["Naming the intermediates:", ""]
+        for name, definition in names.items():
+            others = {k: v for k, v in names.items() if k != name}
+            shown = with_names(definition, others) if others else definition
+            note = " (the gradient arriving at z)" if name.startswith("d") else ""
+            out.append(f"- `{name} = {_render(shown, 'numpy')}`{note}")
+        out.append("")
+    if isinstance(f, Func) and names:
+        zname = next(iter(names))
+        idx = "".join(OUT_LETTERS[: len(f.dims)])
+        sub = f"_{{{idx}}}" if idx else ""
+        out += [
+            "In index notation:",
+            "",
+            f"$$f{sub} = \\{f.name}\\left({zname}{sub}\\right), \\qquad "
+            f"{_index_latex(f.arg, zname)}$$",
+            "",
+        ]
+    else:
+        out += ["In index notation:", "", f"$${_index_latex(f, 'f')}$$", ""]
     full = diff(f, x)
     nf, nx = len(f.dims), len(x.dims)
     fl = "".join(OUT_LETTERS[:nf])
-    xl = "".join(OUT_LETTERS[nf:nf + nx])
+    xl = "".join(OUT_LETTERS[nf : nf + nx])
     out += [
         "## The derivative tensor",
         "",
         f"$$F_{{{fl}{xl}}} = \\frac{{\\partial f_{{{fl}}}}}{{\\partial {x.name}_{{{xl}}}}}$$"
-        if fl or xl else f"$$F = \\partial f / \\partial {x.name}$$",
+        if fl or xl
+        else f"$$F = \\partial f / \\partial {x.name}$$",
         "",
         f"has f's indices ({', '.join(fl) or 'none'}) then {x.name}'s ({', '.join(xl) or 'none'}). "
         "The rules, from the outside in:",
         "",
     ]
     number = 0
-    for step in _rule_steps(f, x):
+    for step in _rule_steps(f, x, named):
         if step.startswith("  -"):
             out.append("   " + step[2:])
         else:
             number += 1
             out.append(f"{number}. {step}")
-    out += ["", "Putting them together and simplifying:", "",
-            f"$${index_to_latex(to_index(full))}$$", ""]
+    out += [
+        "",
+        "Putting them together and simplifying:",
+        "",
+        f"$${index_to_latex(to_index(named(full)))}$$",
+        "",
+    ]
     meanings = _delta_meaning(full, x, f)
     if meanings:
         out += ["The deltas that survive are real structure, not noise:", "", *meanings, ""]
@@ -222,14 +279,16 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         out += [
             "## Pulling back the cotangent",
             "",
-            f"Backprop contracts the upstream gradient `{g}` (shaped like f) with F over f's indices:",
+            f"Backprop contracts the upstream gradient `{g}` (shaped like f) "
+            "with F over f's indices:",
             "",
-            f"$$d{x.name}_{{{xl}}} = \\sum_{{{fl}}} {g}_{{{fl}}} F_{{{fl}{xl}}}$$" if fl else
-            f"$$d{x.name} = {g} F$$",
+            f"$$d{x.name}_{{{xl}}} = \\sum_{{{fl}}} {g}_{{{fl}}} F_{{{fl}{xl}}}$$"
+            if fl
+            else f"$$d{x.name} = {g} F$$",
             "",
             "and every delta in F renames a summed index of the cotangent:",
             "",
-            f"$${index_to_latex(to_index(result))}$$",
+            f"$${_index_latex(named(result), 'd' + x.name)}$$",
             "",
         ]
         name = f"d{x.name}"
@@ -238,37 +297,92 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         name = f"∂f/∂{x.name}"
     elif kind == "hessian":
         result = hessian(f, x)
-        out += ["## Differentiating again", "", "The Hessian is the derivative of the gradient:", "",
-                f"$${index_to_latex(to_index(result))}$$", ""]
+        out += [
+            "## Differentiating again",
+            "",
+            "The Hessian is the derivative of the gradient:",
+            "",
+            f"$${index_to_latex(to_index(result))}$$",
+            "",
+        ]
         name = "H"
     else:
         result = full
         name = "F"
-    out += ["## Matrix form", "", "```python", f"{name} = {_render(result, 'numpy')}", "```", "",
-            f"$${_render(result, 'latex')}$$", ""]
+    shown = named(result)
+    out += [
+        "## Matrix form",
+        "",
+        "```python",
+        f"{name} = {_render(shown, 'numpy')}",
+        "```",
+        "",
+        f"$${_render(shown, 'latex')}$$",
+        "",
+    ]
+    if names and shown != result:
+        out += [
+            "or, written out in the original symbols:",
+            "",
+            "```python",
+            f"{name} = {_render(result, 'numpy')}",
+            "```",
+            "",
+        ]
     if len(result.dims) == 2:
-        out += ["How the order is read off the indices:", "", *index_reason(result, name).splitlines(), ""]
+        out += [
+            "How the order is read off the indices:",
+            "",
+            *index_reason(shown, name).splitlines(),
+            "",
+        ]
     if len(result.dims) == 4:
         try:
             from .indexform import to_kronecker  # type: ignore[attr-defined]
 
             kron = to_kronecker(result)
             if kron:
-                out += ["Under the column-major vec convention (Magnus–Neudecker):", "", f"$${kron}$$", ""]
+                out += [
+                    "Under the column-major vec convention (Magnus–Neudecker):",
+                    "",
+                    f"$${kron}$$",
+                    "",
+                ]
         except (ImportError, AttributeError):
             pass
     target = f if kind != "hessian" else grad(f, x)
+    sizes_text = ", ".join(f"{d}={n}" for d, n in _sizes(target, x).items())
     report = check_derivative(target, x, seed=0, full=kind != "vjp")
     sym_fwd, num_fwd = report["forward"]
     out += [
         "## Numeric check",
         "",
-        f"At random values (sizes {', '.join(f'{d}={n}' for d, n in _sizes(target, x).items())}), the "
-        f"directional derivative along a random direction is {sym_fwd:.10g} symbolically and "
-        f"{num_fwd:.10g} by central differences; the reverse (vjp) check agrees too.",
+        f"At random values (sizes {sizes_text}), the "
+        f"directional derivative along a random direction is {sym_fwd:.8g} symbolically and "
+        f"{num_fwd:.8g} by central differences; the reverse (vjp) check agrees too.",
         "",
     ]
     return "\n".join(out)
+
+
+def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
+    """Names for the pieces of ``f = func(z)``: ``z``, and ``dz`` for a vjp."""
+    from .claims import _substitute
+    from .simplify import make_func
+
+    if not isinstance(f, Func) or isinstance(f.arg, Symbol) or f.arg == x:
+        return {}
+    taken = set(f.symbols())
+    zname = next(n for n in ("z", "u", "s", "z1", "z2") if n not in taken)
+    names: dict[str, Expr] = {zname: f.arg}
+    if cotangent is not None:
+        inner = Symbol.make(zname, f.arg.dims)
+        outer = make_func(f.name, inner, f.param)
+        adjoint = vjp(outer, inner, cotangent)
+        dname = f"d{zname}"
+        if dname not in taken:
+            names[dname] = _substitute(adjoint, inner, f.arg)
+    return names
 
 
 def _sizes(f: Expr, x: Symbol) -> dict[str, int]:

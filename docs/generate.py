@@ -1,0 +1,181 @@
+"""Generate the derivation gallery in docs/gallery/ by running ``einderiv explain``.
+
+Usage: ``python docs/generate.py`` (writes the pages) or ``python docs/generate.py --check``
+(exit 1 when a page is stale).  ``tests/test_docs.py`` runs the check, so a change to
+einderiv that changes a derivation fails the tests until the gallery is regenerated.
+Each page is the output of the CLI's ``explain`` command for the commands listed in
+``GALLERY``, so the docs show exactly what a user gets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shlex
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GALLERY_DIR = HERE / "gallery"
+
+RNN_SHAPES = "Waa[n,n] Wax[n,k] a_prev[n,m] x[k,m] ba[n,1]"
+RNN = "tanh(Waa @ a_prev + Wax @ x + ba)"
+
+# page name -> (title, introduction, [(section title, einderiv command line)])
+GALLERY: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
+    "rnn-step": (
+        "RNN step: all five gradients",
+        "One step of a vanilla RNN, `a = tanh(Waa @ a_prev + Wax @ x + ba)`, with upstream "
+        "gradient `da`. The classic question: why is `dWax = dz @ x.T` but `dx = Wax.T @ dz`, "
+        "and what fixes the order of `dWaa` when `Waa` is square?",
+        [
+            (f"d{w}", f'explain "{RNN}" --shapes "{RNN_SHAPES}" --wrt {w} --cotangent da')
+            for w in ("Waa", "Wax", "a_prev", "x", "ba")
+        ],
+    ),
+    "affine-layer": (
+        "Affine layer X @ W + b",
+        "A dense layer on a batch: `X` is n×d (rows are examples), `W` is d×k, `b` is a bias "
+        "broadcast over the rows.",
+        [
+            (f"d{w}", f'explain "X @ W + b" --shapes "X[n,d] W[d,k] b[k]" --wrt {w} --cotangent g')
+            for w in ("W", "X", "b")
+        ],
+    ),
+    "softmax-cross-entropy": (
+        "Softmax cross-entropy",
+        "The loss `-sum(y * log(softmax(z)))` of logits `z` against a target distribution `y`.",
+        [
+            (
+                "gradient in the logits",
+                'explain "-sum(y * log(softmax(z)))" --shapes "z[c] y[c]" --wrt z',
+            ),
+            (
+                "gradient in the weights",
+                'explain "-sum(y * log(softmax(W @ x)))" --shapes "W[c,d] x[d] y[c]" --wrt W',
+            ),
+        ],
+    ),
+    "jacobian-matvec": (
+        "The Jacobian of W @ x is W",
+        "For `f(x) = W @ x` the Jacobian is `W` itself; pulling a gradient back through `f` "
+        "multiplies by its transpose, `W.T @ g`.",
+        [
+            ("the Jacobian", 'explain "W @ x" --shapes "W[n,m] x[m]" --wrt x'),
+            ("the vjp", 'explain "W @ x" --shapes "W[n,m] x[m]" --wrt x --cotangent g'),
+        ],
+    ),
+    "jacobian-matmul": (
+        "The 4-D Jacobian of X @ W",
+        "A matrix-by-matrix derivative is a 4-D tensor `F_abcd = ∂Y_ab/∂X_cd`; Kronecker deltas "
+        "carry the structure.",
+        [("∂(X @ W)/∂X", 'explain "X @ W" --shapes "X[p,q] W[q,r]" --wrt X')],
+    ),
+    "logistic-regression": (
+        "Logistic regression: gradient and Hessian",
+        "The loss `sum(softplus(-y * (X @ w)))` with labels `y` in {-1, +1}.",
+        [
+            (
+                "gradient",
+                'explain "sum(softplus(-y * (X @ w)))" --shapes "X[n,d] w[d] y[n]" --wrt w',
+            ),
+            (
+                "Hessian",
+                'hessian "sum(softplus(-y * (X @ w)))" --shapes "X[n,d] w[d] y[n]" --wrt w '
+                "--format markdown",
+            ),
+        ],
+    ),
+    "logdet": (
+        "log det",
+        "The gradient of `logdet(X)` is `inv(X).T`; of a Gaussian log-likelihood term "
+        "`logdet(X) - trace(inv(X) @ S)` too.",
+        [
+            ("∂ logdet(X)", 'explain "logdet(X)" --shapes "X[n,n]" --wrt X'),
+            (
+                "∂ (logdet(X) - trace(inv(X) @ S))",
+                'explain "logdet(X) - trace(inv(X) @ S)" --shapes "X[n,n] S[n,n]" --wrt X',
+            ),
+        ],
+    ),
+}
+
+
+def run_cli(command: str) -> str:
+    """Output of ``einderiv COMMAND`` (run in-process through the CLI's ``main``)."""
+    from einderiv.cli import main
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(shlex.split(command))
+    if code != 0:
+        raise RuntimeError(f"einderiv {command} exited with {code}")
+    return buffer.getvalue()
+
+
+def _demote(markdown: str) -> str:
+    """Shift headings down two levels so a derivation nests under a section."""
+    lines = []
+    for line in markdown.splitlines():
+        if line.startswith("#"):
+            line = "##" + line
+        lines.append(line)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_page(name: str) -> str:
+    """The Markdown of one gallery page."""
+    title, intro, sections = GALLERY[name]
+    parts = [
+        f"# {title}",
+        "",
+        intro,
+        "",
+        "_Generated by `python docs/generate.py` from the commands shown; do not edit._",
+        "",
+    ]
+    for section, command in sections:
+        parts += [f"## {section}", "", "```bash", f"einderiv {command}", "```", ""]
+        parts.append(_demote(run_cli(command)))
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def render_index() -> str:
+    """The gallery's index page."""
+    lines = [
+        "# Gallery",
+        "",
+        "Derivations written by `einderiv explain`, regenerated by "
+        "`python docs/generate.py` and checked by the tests.",
+        "",
+    ]
+    for name, (title, intro, _) in GALLERY.items():
+        lines.append(f"- [{title}]({name}.md): {intro.split('. ')[0].rstrip('.')}.")
+    return "\n".join(lines) + "\n"
+
+
+def render_all() -> dict[Path, str]:
+    """Every generated page by path."""
+    pages = {GALLERY_DIR / "index.md": render_index()}
+    for name in GALLERY:
+        pages[GALLERY_DIR / f"{name}.md"] = render_page(name)
+    return pages
+
+
+def main(argv: list[str]) -> int:
+    """Write (or with ``--check``, compare) the gallery pages."""
+    pages = render_all()
+    if "--check" in argv:
+        stale = [p for p, text in pages.items() if not p.exists() or p.read_text() != text]
+        for path in stale:
+            print(f"stale: {path.relative_to(HERE.parent)}")
+        return 1 if stale else 0
+    GALLERY_DIR.mkdir(exist_ok=True)
+    for path, text in pages.items():
+        path.write_text(text)
+        print(f"wrote {path.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
