@@ -666,7 +666,7 @@ def _single_edit_fixes(claim_text, context, truth, sampler, truth_values) -> lis
         values = sampler.values(candidate)
         if values is not None and _close(values, truth_values)[0]:
             found.append((kind, text))
-    found.sort(key=lambda item: len(item[1]))
+    found.sort(key=lambda item: (item[0] == "wrong order", len(item[1])))
     return found
 
 

@@ -1,0 +1,115 @@
+"""The einderiv command line, run through a subprocess as a user would."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+RNN_SHAPES = "Waa[n,n] Wax[n,k] a_prev[n,m] x[k,m] ba[n,1]"
+RNN = "tanh(Waa @ a_prev + Wax @ x + ba)"
+
+
+def run(*args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "einderiv", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
+    )
+
+
+def test_grad_prints_matrix_form():
+    out = run("grad", "x @ A @ x", "--shapes", "x[n] A[n,n]", "--wrt", "x")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(A + A.T) @ x"
+
+
+def test_vjp_rnn_textbook_order():
+    out = run("vjp", RNN, "--shapes", RNN_SHAPES, "--wrt", "Waa", "--cotangent", "da")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("@ a_prev.T")
+    assert "\x1b[" not in out.stdout  # no colour on a pipe
+
+
+def test_diff_index_format():
+    out = run("diff", "X @ W", "--shapes", "X[p,q] W[q,r]", "--wrt", "X", "--format", "index")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "F_abcd = δ_ac W_db"
+
+
+def test_jvp_and_json_evaluates():
+    out = run("jvp", "W @ x", "--shapes", "W[n,m] x[m]", "--wrt", "W", "--tangent", "V",
+              "--format", "json")
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["shape"] == ["n"]
+    rng = np.random.default_rng(0)
+    V, x = rng.normal(size=(3, 4)), rng.normal(size=4)
+    got = eval(payload["numpy"], {"np": np, "V": V, "x": x})
+    assert np.allclose(got, V @ x)
+
+
+def test_hessian_latex():
+    out = run("hessian", "x @ A @ x", "--shapes", "x[n] A[n,n]", "--wrt", "x", "--format", "latex")
+    assert out.returncode == 0, out.stderr
+    assert "A" in out.stdout and "top" in out.stdout
+
+
+def test_einsum_format():
+    out = run("vjp", "W @ x", "--shapes", "W[n,m] x[m]", "--wrt", "x", "--format", "einsum")
+    assert out.returncode == 0
+    assert "np.einsum" in out.stdout
+
+
+def test_verify_exit_codes():
+    where = ["--where", "dz=da * (1 - a**2)", "--where", f"a={RNN}"]
+    good = run("verify", "dz @ a_prev.T", RNN, "--shapes", RNN_SHAPES, "--wrt", "Waa",
+               "--cotangent", "da", *where)
+    assert good.returncode == 0, good.stderr
+    assert "correct" in good.stdout
+    bad = run("verify", "a_prev @ dz.T", RNN, "--shapes", RNN_SHAPES, "--wrt", "Waa",
+              "--cotangent", "da", *where)
+    assert bad.returncode == 1
+    assert "dz @ a_prev.T" in bad.stdout and "transpose" in bad.stdout
+    as_json = run("verify", "a_prev @ dz.T", RNN, "--shapes", RNN_SHAPES, "--wrt", "Waa",
+                  "--cotangent", "da", *where, "--format", "json")
+    assert as_json.returncode == 1
+    assert json.loads(as_json.stdout)["fix"] == "dz @ a_prev.T"
+
+
+def test_explain_markdown():
+    out = run("explain", "W @ x", "--shapes", "W[n,m] x[m]", "--wrt", "x", "--cotangent", "g")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("# Derivation")
+    assert "W.T @ g" in out.stdout and "## Numeric check" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("grad", "x @ q", "--shapes", "x[n]", "--wrt", "x"), "unknown name 'q'"),
+        (("grad", "W @ x", "--shapes", "W[n,m] x[m]", "--wrt", "W"), "scalar"),
+        (("grad", "W @ x +", "--shapes", "W[n,m] x[m]", "--wrt", "W"), "^"),
+        (("vjp", "W @ x", "--shapes", "W[n,m] x[k]", "--wrt", "x"), "differ"),
+        (("diff", "W @ x", "--shapes", "W[n,m] x[m]", "--wrt", "z"), "no symbol"),
+        (("verify", "W.T @ g", "W @ x", "--shapes", "W[n,m] x[m]", "--wrt", "x",
+          "--where", "oops"), "NAME=EXPRESSION"),
+    ],
+)
+def test_bad_input_exits_2_with_message(args, message):
+    out = run(*args)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+    assert out.stdout == ""
+
+
+def test_usage_errors_and_help():
+    assert run().returncode == 2
+    assert run("grad", "x").returncode == 2  # missing --shapes/--wrt
+    helped = run("--help")
+    assert helped.returncode == 0 and "examples:" in helped.stdout
+    assert run("verify", "--help").returncode == 0
