@@ -33,7 +33,6 @@ from .ir import (
     DIM_OWNERS,
     Delta,
     Expr,
-    Func,
     LogSumExp,
     MatFunc,
     Product,
@@ -155,6 +154,18 @@ class Compiled:
         }
         if isinstance(expr, Delta):
             self._dense_deltas.add(len(self.nodes) - 1)
+        # consumers of each node, and the nodes whose last consumer is node i
+        self._uses = [0] * len(self.nodes)
+        last: dict[int, int] = {}
+        for i, node in enumerate(self.nodes):
+            for child in node.children:
+                k = self.index_of[child.key]
+                self._uses[k] += 1
+                last[k] = i
+        self._release: list[list[int]] = [[] for _ in self.nodes]
+        for k, i in last.items():
+            self._release[i].append(k)
+        self._inputs = {i for i, n in enumerate(self.nodes) if isinstance(n, Symbol)}
 
     # -- binding values ---------------------------------------------------------------
     def bind(self, values: Mapping[str, Any], sizes: Mapping[str, int] | None = None):
@@ -221,8 +232,10 @@ class Compiled:
         return arrays, {dim: entry[0] for dim, entry in dim_size.items()}
 
     def _sizes_from_other_values(self, values: Mapping[str, Any], dim_size: dict) -> None:
-        """Sizes of dims no symbol here carries, read off other values passed (e.g. ``X``
-        for ``diff(X @ W, X)``, whose result no longer contains ``X``)."""
+        """Sizes of dims no symbol here carries, read off other values passed.
+
+        E.g. ``X`` for ``diff(X @ W, X)``, whose result no longer contains ``X``.
+        """
         for dim in self.dims_needed:
             if dim in dim_size or dim == "1":
                 continue
@@ -247,35 +260,44 @@ class Compiled:
         arrays, dim_size = self.bind(values, sizes)
         shapes_key = tuple(sorted(dim_size.items()))
         contractions = self._contractions.get(shapes_key)
-        results: list[Any] = [None] * len(self.nodes)
-        if contractions is None:
-            contractions = [None] * len(self.nodes)
-        built = False
-        for i, node in enumerate(self.nodes):
-            if isinstance(node, Symbol):
+        nodes = self.nodes
+        results: list[Any] = [None] * len(nodes)
+        # owned[i]: results[i] is a temporary buffer this call allocated, that no other
+        # node aliases -- a sum may accumulate into it when it is its only consumer.
+        owned = [False] * len(nodes)
+        built = contractions is None
+        if built:
+            contractions = [None] * len(nodes)
+        uses, release = self._uses, self._release
+        root = len(nodes) - 1
+        for i, node in enumerate(nodes):
+            kind = node.kind
+            if kind == "symbol":
                 results[i] = arrays[node.name]
-            elif isinstance(node, Product):
+            elif kind == "product":
                 plan = self.plans[i]
-                if contractions[i] is None and plan.operands:
-                    shapes = [results[k].shape for k in plan.operands]
-                    contractions[i] = opt_einsum.contract_expression(
-                        plan.subscripts, *shapes, optimize="auto"
-                    )
-                    built = True
-                results[i] = _run_product(plan, contractions[i], results, dim_size)
-            elif isinstance(node, Sum):
-                results[i] = _run_sum(node, results, self.index_of, dim_size)
-            elif isinstance(node, Func):
+                step = contractions[i]
+                if step is None:
+                    step = _ProductStep(plan, [results[k] for k in plan.operands], dim_size)
+                    contractions[i] = step
+                value, fresh = step(results)
+                results[i] = value
+                owned[i] = fresh
+            elif kind == "sum":
+                results[i], owned[i] = _run_sum(
+                    node, results, self.index_of, dim_size, owned, uses
+                )
+            elif kind == "func":
                 with np.errstate(all="ignore"):
                     arg = results[self.index_of[node.arg.key]]
                     results[i] = np.asarray(FUNCTIONS[node.name].evaluate(arg, node.param))
-            elif isinstance(node, MatFunc):
+            elif kind == "matfunc":
                 results[i] = _run_matfunc(node, results[self.index_of[node.arg.key]])
-            elif isinstance(node, LogSumExp):
+            elif kind == "logsumexp":
                 results[i] = _run_logsumexp(node, results[self.index_of[node.arg.key]])
-            elif isinstance(node, Size):
+            elif kind == "size":
                 results[i] = np.asarray(float(_size(node.dim, dim_size)))
-            elif isinstance(node, Delta):
+            elif kind == "delta":
                 # Products and sums place a delta themselves (diagonal writes); only an
                 # elementwise or matrix function of a bare delta, or a bare delta as the
                 # whole result, needs it as an array.
@@ -283,13 +305,209 @@ class Compiled:
                     results[i] = np.eye(_size(node.dim, dim_size))
             else:  # pragma: no cover
                 raise AssertionError(node.kind)
+            for k in release[i]:  # intermediates whose last consumer was this node
+                if k != root:
+                    results[k] = None
         if built:
             self._contractions[shapes_key] = contractions
         out = results[-1]
         out = np.asarray(out, dtype=float)
-        if not out.flags.writeable or not out.flags.owndata:
+        if not owned[root] and (
+            not out.flags.writeable or not out.flags.owndata or root in self._inputs
+        ):
             out = np.array(out)
         return out
+
+
+class _ProductStep:
+    """One product at one set of shapes: planned contraction, scale and placement.
+
+    The coefficient (times sizes of dangling summed dims) is applied where it is
+    cheapest: folded into the smallest operand when it is a power of two (exact in
+    floating point, so the result is unchanged), else in place on the fresh result.
+    """
+
+    __slots__ = (
+        "operands", "contraction", "scale", "fold", "shaped", "out_shape", "tied",
+        "rep_shape", "strides_of", "broadcast",
+    )
+
+    def __init__(self, plan: _ProductPlan, operands: list[np.ndarray], dim_size) -> None:
+        scale = plan.coeff
+        for dim in plan.sizes:
+            scale *= _size(dim, dim_size)
+        self.operands = plan.operands
+        self.scale = scale
+        self.contraction = None
+        self.fold = -1  # operand position that takes the scale; -1: scale the result
+        if plan.operands:
+            shapes = [np.shape(x) for x in operands]
+            self.contraction = _Contraction(plan.subscripts, shapes)
+            if scale != 1.0 and _power_of_two(scale):
+                out_size = math.prod(
+                    _size(plan.rep_dims[r], dim_size) for r in plan.core_labels
+                )
+                sizes = [math.prod(shape) for shape in shapes]
+                smallest = min(range(len(sizes)), key=sizes.__getitem__)
+                if sizes[smallest] < out_size:
+                    self.fold = smallest
+        self.out_shape = tuple(_size(d, dim_size) for d in plan.out_dims)
+        reps_order: list[int] = []
+        for rep in plan.out_reps:
+            if rep not in reps_order:
+                reps_order.append(rep)
+        self.shaped = tuple(
+            (_size(plan.rep_dims[rep], dim_size) if rep in plan.core_labels else 1)
+            for rep in reps_order
+        )
+        self.rep_shape = tuple(_size(plan.rep_dims[rep], dim_size) for rep in reps_order)
+        self.tied = plan.tied
+        self.strides_of = [reps_order.index(rep) for rep in plan.out_reps]
+        self.broadcast = self.shaped != self.out_shape
+
+    def __call__(self, results: list[Any]) -> tuple[np.ndarray, bool]:
+        """The product's value and whether it is a fresh buffer nobody else holds."""
+        scale = self.scale
+        if self.contraction is not None:
+            args = [results[k] for k in self.operands]
+            if self.fold >= 0:
+                args[self.fold] = args[self.fold] * scale
+                scale = 1.0
+            core = self.contraction(*args)
+            fresh = _is_fresh(core, args)
+            if scale != 1.0:
+                if fresh:
+                    np.multiply(core, scale, out=core)
+                else:
+                    core = core * scale
+                    fresh = True
+        else:
+            core = np.asarray(scale)
+            fresh = False
+        if not self.tied:
+            if not self.broadcast and core.shape == self.out_shape:
+                return core, fresh and core.ndim > 0
+            return np.broadcast_to(np.reshape(core, self.shaped), self.out_shape), False
+        result = np.zeros(self.out_shape)
+        strides = [0] * len(self.rep_shape)
+        for axis, position in enumerate(self.strides_of):
+            strides[position] += result.strides[axis]
+        view = np.lib.stride_tricks.as_strided(
+            result, shape=self.rep_shape, strides=strides, writeable=True
+        )
+        view[...] = np.reshape(core, self.shaped)
+        return result, True
+
+
+try:  # the C einsum without np.einsum's argument parsing (numpy >= 2 path, then 1.x)
+    from numpy._core.multiarray import c_einsum as _c_einsum
+except ImportError:  # pragma: no cover - older numpy
+    try:
+        from numpy.core.multiarray import c_einsum as _c_einsum
+    except ImportError:
+        _c_einsum = np.einsum
+
+
+class _Contraction:
+    """An opt_einsum contraction path at fixed shapes, run with little per-call overhead.
+
+    The path comes from ``opt_einsum.contract_expression`` (``dp``: optimal in flops for the
+    operand counts products have; ``greedy`` beyond).  Each pairwise step that BLAS can
+    do becomes one ``np.dot`` on reshaped views (the reshapes and transposes are worked
+    out here, once); every other step is one C ``einsum`` call.  Same steps and order as
+    ``opt_einsum.contract``, without re-parsing them on every call.
+    """
+
+    __slots__ = ("steps", "contraction_list")
+
+    def __init__(self, subscripts: str, shapes: list[tuple[int, ...]]) -> None:
+        optimize = "dp" if len(shapes) <= 12 else "greedy"
+        if len(shapes) == 1:
+            optimize = "greedy"
+        planned = opt_einsum.contract_expression(subscripts, *shapes, optimize=optimize)
+        self.contraction_list = planned.contraction_list
+        shapes = [tuple(x) for x in shapes]
+        letters = subscripts.split("->")[0].split(",")
+        size: dict[str, int] = {}
+        for term, shape in zip(letters, shapes, strict=True):
+            size.update(zip(term, shape, strict=True))
+        self.steps: list[tuple] = []
+        for inds, _, einsum_str, _, blas in planned.contraction_list:
+            inputs, result = einsum_str.split("->")
+            terms = inputs.split(",")
+            if blas and "EINSUM" not in blas and len(terms) == 2:
+                self.steps.append((inds, "dot", _dot_plan(terms[0], terms[1], result, size)))
+            else:
+                self.steps.append((inds, "einsum", einsum_str))
+
+    def __call__(self, *operands: np.ndarray) -> np.ndarray:
+        """Contract ``operands`` (in the subscripts' order)."""
+        ops = list(operands)
+        for inds, how, payload in self.steps:
+            taken = [ops.pop(x) for x in inds]
+            if how == "dot":
+                perm_a, shape_a, perm_b, shape_b, shape_out, perm_out = payload
+                a, b = taken
+                if perm_a is not None:
+                    a = a.transpose(perm_a)
+                if perm_b is not None:
+                    b = b.transpose(perm_b)
+                value = np.dot(a.reshape(shape_a), b.reshape(shape_b)).reshape(shape_out)
+                if perm_out is not None:
+                    value = value.transpose(perm_out)
+            else:
+                value = _c_einsum(payload, *taken)
+            ops.append(value)
+        return ops[0]
+
+
+def _dot_plan(left: str, right: str, result: str, size: dict[str, int]) -> tuple:
+    """Reshapes and transposes that turn a pairwise contraction into one ``np.dot``."""
+    summed = [c for c in left if c in right and c not in result]
+    free_a = [c for c in left if c not in summed]
+    free_b = [c for c in right if c not in summed]
+    order_a = free_a + summed
+    order_b = summed + free_b
+    perm_a = tuple(left.index(c) for c in order_a)
+    perm_b = tuple(right.index(c) for c in order_b)
+    k = math.prod(size[c] for c in summed)
+    # 1-D shapes where a side has no free axes: np.dot is then a matrix-vector product
+    shape_a = (math.prod(size[c] for c in free_a), k) if free_a else (k,)
+    shape_b = (k, math.prod(size[c] for c in free_b)) if free_b else (k,)
+    tensor = free_a + free_b
+    shape_out = tuple(size[c] for c in tensor)
+    perm_out = tuple(tensor.index(c) for c in result)
+    return (
+        None if perm_a == tuple(range(len(left))) else perm_a,
+        shape_a,
+        None if perm_b == tuple(range(len(right))) else perm_b,
+        shape_b,
+        shape_out,
+        None if perm_out == tuple(range(len(result))) else perm_out,
+    )
+
+
+def _is_fresh(value: Any, args: list[Any]) -> bool:
+    """True when ``value`` is writable and its memory belongs to none of ``args``.
+
+    A contraction's result may be a view (tensordot reshapes, a transposed result) of a
+    buffer it allocated -- fresh -- or a view of an operand (an identity einsum) -- not.
+    """
+    if not isinstance(value, np.ndarray) or not value.flags.writeable:
+        return False
+    owner = value if value.base is None else value.base
+    if not isinstance(owner, np.ndarray) or owner.base is not None:
+        return False
+    for arg in args:
+        if owner is arg or owner is getattr(arg, "base", None):
+            return False
+    return True
+
+
+def _power_of_two(value: float) -> bool:
+    """True for +-2**k: scaling by it is exact (barring overflow and underflow)."""
+    mantissa, _ = math.frexp(value)
+    return abs(mantissa) == 0.5
 
 
 def _size(dim: str, dim_size: Mapping[str, int]) -> int:
@@ -303,63 +521,39 @@ def _size(dim: str, dim_size: Mapping[str, int]) -> int:
     return dim_size[dim]
 
 
-def _run_product(plan: _ProductPlan, contraction, results, dim_size) -> np.ndarray:
-    scale = plan.coeff
-    for dim in plan.sizes:
-        scale *= _size(dim, dim_size)
-    if plan.operands:
-        core = contraction(*(results[k] for k in plan.operands))
-        if scale != 1.0:
-            core = core * scale
-    else:
-        core = np.asarray(scale)
-    out_shape = tuple(_size(d, dim_size) for d in plan.out_dims)
-    reps_order: list[int] = []
-    for rep in plan.out_reps:
-        if rep not in reps_order:
-            reps_order.append(rep)
-    # Arrange the core over the distinct output representatives (broadcast the missing).
-    expand = []
-    for rep in reps_order:
-        expand.append(rep in plan.core_labels)
-    core = np.asarray(core)
-    shaped = core.reshape(
-        tuple(
-            (_size(plan.rep_dims[rep], dim_size) if present else 1)
-            for rep, present in zip(reps_order, expand, strict=True)
-        )
-    )
-    rep_shape = tuple(_size(plan.rep_dims[rep], dim_size) for rep in reps_order)
-    if not plan.tied:
-        return np.broadcast_to(shaped, out_shape)
-    result = np.zeros(out_shape)
-    strides = [0] * len(reps_order)
-    for axis, rep in enumerate(plan.out_reps):
-        strides[reps_order.index(rep)] += result.strides[axis]
-    view = np.lib.stride_tricks.as_strided(result, shape=rep_shape, strides=strides, writeable=True)
-    view[...] = shaped
-    return result
-
-
-def _run_sum(node: Sum, results, index_of, dim_size) -> np.ndarray:
+def _run_sum(node: Sum, results, index_of, dim_size, owned, uses) -> tuple[np.ndarray, bool]:
+    """Add the terms, accumulating in place into a temporary only this sum consumes."""
     shape = tuple(_size(d, dim_size) for d in node.dims)
     if not node.terms:
-        return np.zeros(shape)
-    values = [results[index_of[t.key]] for t in node.terms if not isinstance(t, Delta)]
-    deltas = [t for t in node.terms if isinstance(t, Delta)]
-    if not values:
-        acc = np.zeros(shape)
-    else:
-        # np.array: np.add of two 0-d arrays returns a numpy scalar, not an out= buffer
-        acc = np.array(np.add(values[0], values[1]) if len(values) > 1 else values[0])
-        for value in values[2:]:
-            np.add(acc, value, out=acc)
+        return np.zeros(shape), True
+    indices = [index_of[t.key] for t in node.terms if not isinstance(t, Delta)]
+    deltas = sum(1 for t in node.terms if isinstance(t, Delta))
+    acc = None
+    for position, k in enumerate(indices):
+        value = results[k]
+        if owned[k] and uses[k] == 1 and value.shape == shape:
+            acc = value
+            del indices[position]
+            break
+    if acc is None:
+        if not indices:
+            acc = np.zeros(shape)
+        elif len(indices) == 1:
+            acc = np.array(np.broadcast_to(results[indices[0]], shape))
+            indices = []
+        else:
+            first, second = results[indices[0]], results[indices[1]]
+            # np.array: np.add of two 0-d arrays returns a numpy scalar, not an out= buffer
+            acc = np.add(first, second)
+            if acc.shape != shape or not isinstance(acc, np.ndarray):
+                acc = np.array(np.broadcast_to(acc, shape))
+            indices = indices[2:]
+    for k in indices:
+        np.add(acc, results[k], out=acc)
     if deltas:  # a delta term adds 1 on the diagonal: no dense identity
-        if acc.shape != shape:
-            acc = np.array(np.broadcast_to(acc, shape))
         diagonal = np.arange(shape[0])
-        acc[diagonal, diagonal] += len(deltas)
-    return np.broadcast_to(acc, shape) if acc.shape != shape else acc
+        acc[diagonal, diagonal] += deltas
+    return acc, True
 
 
 def _run_matfunc(node: MatFunc, value: np.ndarray) -> np.ndarray:
