@@ -45,6 +45,7 @@ from .builders import (
 )
 from .builders import reduce_sum as sum  # noqa: A004 - numpy-like public API (ed.sum)
 from .claims import Verdict, verify
+from .codegen import codegen
 from .derivatives import diff, grad, hessian, jvp, vjp
 from .errors import (
     DerivativeError,
@@ -76,6 +77,7 @@ __all__ = [
     "Verdict",
     "SymbolError",
     "abs",
+    "codegen",
     "compile",
     "cos",
     "det",
