@@ -205,7 +205,9 @@ def _index_term(node: Expr, out_names: list[str]) -> str:
         names[label] = out_names[pos]
     summed = [names[x] for x in node.summed]
     parts = []
-    for factor, labels in node.factors:
+    # deltas first, as written by hand (δ_ac W_db); otherwise the canonical order
+    ordered = sorted(node.factors, key=lambda f: not isinstance(f[0], Delta))
+    for factor, labels in ordered:
         sub = "".join(names[x] for x in labels)
         if isinstance(factor, Delta):
             sub = "".join(sorted(sub))

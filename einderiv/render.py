@@ -121,7 +121,7 @@ class Call(MNode):
 
     fn: str = ""
     args: tuple[MNode, ...] = ()
-    param: float | None = None
+    param: float | tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,7 @@ class _Renderer:
             return Call(rank, node.name, (arg,)), True
         if isinstance(node, LogSumExp):
             arg = self.full(node.arg)
-            return Call(rank, "logsumexp", (arg,), float(len(node.arg.dims))), True
+            return Call(rank, "logsumexp", (arg,), node.axes), True
         if isinstance(node, Sum):
             return self._sum(node, bcast)
         if isinstance(node, Product):
@@ -353,11 +353,13 @@ class _Renderer:
                 continue
             ops.append((tree, tuple(labels)))
         ops = _diag_deltas(ops)
-        relabelled = False
-        if bcast:
-            ops, relabelled = _unit_axes(ops, out, ldims)
+        ops, relabelled = _unit_axes(ops, out, ldims)
         ops, scalars = _read_network(ops, out, ldims, scalars)
         result, is_full = _finalize(ops, out, ldims, bcast, self.size)
+        if relabelled and is_full and not bcast:
+            shape = ", ".join(self.size(ldims[lab]) for lab in out)
+            ones = Leaf(len(out), f"np.ones(({shape}{',' if len(out) == 1 else ''}))", "")
+            result = mul(result, ones)
         is_full = is_full and not relabelled
         total = mul(*scalars, result) if scalars else result
         return scale(node.coeff, total), is_full
@@ -574,11 +576,11 @@ def _finalize(ops, out, ldims, bcast, size) -> tuple[MNode, bool]:
     if ldims[gap] == "1":
         if isinstance(tree, ReduceSum) and tree.axis == 1 - pos and tree.arg.rank == 2:
             return ReduceSum(2, tree.arg, tree.axis, True), True
-        return Expand(2, tree, 1 - pos), True
+        return Expand(2, tree, pos), True
     if bcast and pos == 1:
         return tree, False
     if bcast:
-        return Expand(2, tree, 1), False
+        return Expand(2, tree, 0), False
     ones = Leaf(1, f"np.ones({size(ldims[gap])})", r"\mathbf{1}")
     pair = (tree, ones) if pos == 0 else (ones, tree)
     return Call(2, "outer", pair), True
@@ -698,11 +700,12 @@ def _np_call(node: Call) -> tuple[str, int]:
     if node.fn == "logdet":
         return f"np.linalg.slogdet({args[0]})[1]", ATOM
     if node.fn == "logsumexp":
-        axes = tuple(range(int(node.param or 0)))  # reduced over all axes of the argument
-        return numpy_logsumexp(_wrap(_np(arg), ATOM), axes, len(axes)), ATOM
+        axes = node.param
+        assert isinstance(axes, tuple)
+        return numpy_logsumexp(_wrap(_np(arg), ATOM), axes, arg.rank), ATOM
     if node.fn == "pow":
         p = node.param
-        assert p is not None
+        assert isinstance(p, float)
         if p == -1.0:
             return f"1 / {_wrap(_np(arg), UNARY)}", MUL
         if p == 0.5:
@@ -842,11 +845,12 @@ def _tex_call(node: Call) -> tuple[str, int]:
         return r"\log\sum\exp" + _paren(inner), ATOM
     if node.fn == "pow":
         p = node.param
+        assert isinstance(p, float)
         if p == -1.0:
             return r"\frac{1}{" + inner + "}", ATOM
         if p == 0.5:
             return r"\sqrt{" + inner + "}", ATOM
-        return _texwrap(_tex(arg), ATOM) + "^{" + _num(p or 0.0) + "}", POW
+        return _texwrap(_tex(arg), ATOM) + "^{" + _num(p) + "}", POW
     if node.fn == "sqrt":
         return r"\sqrt{" + inner + "}", ATOM
     return _LATEX_FUNCS.get(node.fn, r"\mathrm{" + node.fn + "}") + _paren(inner), ATOM
