@@ -294,7 +294,7 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         name = f"d{x.name}"
     elif kind == "grad":
         result = grad(f, x)
-        name = f"∂f/∂{x.name}"
+        name = f"d{x.name}"
     elif kind == "hessian":
         result = hessian(f, x)
         out += [

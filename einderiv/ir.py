@@ -297,8 +297,10 @@ class Symbol(Expr):
         for axis, dim in enumerate(dims):
             owners = DIM_OWNERS.setdefault(dim, [])
             entry = (name, axis, len(dims))
-            if entry not in owners:
-                owners.append(entry)
+            if not owners or owners[0] != entry:  # most recently declared first
+                if entry in owners:
+                    owners.remove(entry)
+                owners.insert(0, entry)
         return cls._intern((name, dims, symmetric), dims, (), name=name, symmetric=symmetric)
 
 

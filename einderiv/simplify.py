@@ -135,6 +135,8 @@ def make_product(
             changed = True
             break
 
+    flat = _merge_powers(flat)
+
     # Summed labels that no factor carries any more contribute their dim's size.
     present = {x for _, ls in flat for x in ls}
     for label in sorted(universe - present - out_set):
@@ -165,6 +167,47 @@ def make_product(
     ):
         return flat[0][0]
     return Product.make(coeff, flat, out, ldims)
+
+
+def _merge_powers(flat: list[tuple[Expr, tuple[int, ...]]]) -> list[tuple[Expr, tuple[int, ...]]]:
+    """Combine factors ``x**p`` and ``x**q`` on the same indices into ``x**(p+q)``.
+
+    ``exp(u)**-1 * exp(u)`` (from the derivative of ``log(softmax(z))``) becomes 1.
+    """
+
+    def split(factor: Expr) -> tuple[Expr, float]:
+        if isinstance(factor, Func) and factor.name == "pow" and factor.param is not None:
+            return factor.arg, factor.param
+        return factor, 1.0
+
+    groups: dict[tuple[str, tuple[int, ...]], list[int]] = {}
+    for index, (factor, labels) in enumerate(flat):
+        if isinstance(factor, Delta):
+            continue
+        base, _ = split(factor)
+        groups.setdefault((base.key, labels), []).append(index)
+    if all(len(members) < 2 for members in groups.values()):
+        return flat
+    merged: dict[int, tuple[Expr, tuple[int, ...]] | None] = {}
+    for (_, labels), members in groups.items():
+        if len(members) < 2:
+            continue
+        base = split(flat[members[0]][0])[0]
+        total = sum(split(flat[k][0])[1] for k in members)
+        for k in members[1:]:
+            merged[k] = None
+        if total == 0.0:
+            merged[members[0]] = None
+        else:
+            merged[members[0]] = (make_func("pow", base, total), labels)
+    result = []
+    for index, pair in enumerate(flat):
+        if index in merged:
+            if merged[index] is not None:
+                result.append(merged[index])
+        else:
+            result.append(pair)
+    return result
 
 
 def make_sum(terms: Iterable[Expr], dims: Sequence[str]) -> Expr:
@@ -253,6 +296,20 @@ def make_func(name: str, arg: Expr, param: float | None = None) -> Expr:
             return Product.make(value, (), arg.out, arg.ldims)
     if is_zero(arg) and name in ("tanh", "sin", "sqrt", "abs", "relu", "sign", "step"):
         return arg if name != "step" else zero(arg.dims)
+    if isinstance(arg, Func):
+        # log(exp(x)) = x; exp(log(x)) = x where log is defined; (x**a)**b = x**(a*b) for
+        # integer a and b (no sign or branch is lost).
+        if (name, arg.name) in (("log", "exp"), ("exp", "log")):
+            return arg.arg
+        if (
+            name == "pow"
+            and arg.name == "pow"
+            and param is not None
+            and arg.param is not None
+            and float(param).is_integer()
+            and float(arg.param).is_integer()
+        ):
+            return make_func("pow", arg.arg, param * arg.param)
     return Func.make(name, arg, param)
 
 
