@@ -248,7 +248,8 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
     out += [
         "## The derivative tensor",
         "",
-        f"$$F_{{{fl}{xl}}} = \\frac{{\\partial f_{{{fl}}}}}{{\\partial {x.name}_{{{xl}}}}}$$"
+        f"$$F_{{{fl}{xl}}} = \\frac{{\\partial f{'_{' + fl + '}' if fl else ''}}}"
+        f"{{\\partial {x.name}_{{{xl}}}}}$$"
         if fl or xl
         else f"$$F = \\partial f / \\partial {x.name}$$",
         "",
@@ -370,12 +371,24 @@ def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
     from .claims import _substitute
     from .simplify import make_func
 
-    if not isinstance(f, Func) or isinstance(f.arg, Symbol) or f.arg == x:
+    outer_func = None
+    order = topological(f)
+    depends: set[str] = set()
+    for node in order:
+        if node == x or any(c.key in depends for c in node.children):
+            depends.add(node.key)
+    for node in reversed(order):  # the outermost elementwise function on the way to x
+        if isinstance(node, Func) and node.key in depends:
+            outer_func = node
+            break
+        if not isinstance(node, (Product, Sum)) and node.key in depends and node != f:
+            break
+    if outer_func is None or isinstance(outer_func.arg, Symbol) or outer_func.arg == x:
         return {}
     taken = set(f.symbols())
     zname = next(n for n in ("z", "u", "s", "z1", "z2") if n not in taken)
-    names: dict[str, Expr] = {zname: f.arg}
-    if cotangent is not None:
+    names: dict[str, Expr] = {zname: outer_func.arg}
+    if cotangent is not None and outer_func == f:
         inner = Symbol.make(zname, f.arg.dims)
         outer = make_func(f.name, inner, f.param)
         adjoint = vjp(outer, inner, cotangent)
