@@ -244,8 +244,21 @@ def to_index(expr: Expr) -> str:
     return f"{lhs} = {_index_term(expr, out_names)}"
 
 
+_REPR_LIMIT = 4000
+
+
+def _tree_size(expr: Expr) -> int:
+    """Number of nodes of ``expr`` written out as a tree (shared nodes counted per use)."""
+    size: dict[str, int] = {}
+    for node in topological(expr):
+        size[node.key] = min(1 + sum(size[c.key] for c in node.children), 10**9)
+    return size[expr.key]
+
+
 def short_repr(expr: Expr) -> str:
-    """A compact one-line description used by ``repr``."""
+    """A compact one-line description used by ``repr`` (matrix form when it is short)."""
+    if _tree_size(expr) > _REPR_LIMIT:
+        return f"<{expr.kind} dims={list(expr.dims)}, use einderiv.codegen for its code>"
     try:
         from .render import to_numpy
 

@@ -30,6 +30,8 @@ Output is deterministic: the same input always renders the same string.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -47,6 +49,7 @@ from .ir import (
     Size,
     Sum,
     Symbol,
+    topological,
 )
 
 # Precedence levels of the printed numpy text.
@@ -418,7 +421,6 @@ def _unit_axes(ops, out, ldims):
     for _, labels in ops:
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
-    free = [lab for lab in out if lab not in counts]
     changed = False
     result = []
     for tree, labels in ops:
@@ -426,11 +428,11 @@ def _unit_axes(ops, out, ldims):
         for pos, label in enumerate(labels):
             if label in out or ldims[label] != "1" or counts[label] != 1:
                 continue
-            target = next((g for g in free if out.index(g) - len(out) == pos - len(labels)), None)
-            if target is not None:
-                new[pos] = target
-                free.remove(target)
-                changed = True
+            if len(labels) != len(out) or out[pos] in labels:
+                continue
+            new[pos] = out[pos]  # a size-1 axis broadcasts along the output axis there
+            if out[pos] not in counts:
+                changed = True  # nothing else spans that axis: the result broadcasts
         result.append((tree, tuple(new)))
     return result, changed
 
@@ -634,6 +636,14 @@ def _wrap(text_prec: tuple[str, int], need: int) -> str:
 
 
 def _np(node: MNode) -> tuple[str, int]:
+    cached = node.__dict__.get("_np")
+    if cached is None:
+        cached = _np_uncached(node)
+        object.__setattr__(node, "_np", cached)
+    return cached
+
+
+def _np_uncached(node: MNode) -> tuple[str, int]:
     if isinstance(node, Leaf):
         return node.text, ATOM
     if isinstance(node, Raw):
@@ -648,12 +658,19 @@ def _np(node: MNode) -> tuple[str, int]:
             return _np(node.items[0])
         return " @ ".join(_wrap(_np(i), UNARY) for i in node.items), MUL
     if isinstance(node, Mul):
+        dens = [i for i in node.items if _is_reciprocal(i)]
+        nums = [i for i in node.items if not _is_reciprocal(i)]
         parts = []
-        for item in node.items:
+        for item in nums:
             if isinstance(item, Expand) and item.axis == 1 and node.rank == 2:
                 item = item.arg  # trailing-axis broadcasting needs no index
-            parts.append(_wrap(_np(item), UNARY))
-        return " * ".join(parts), MUL
+            parts.append(_wrap(_np(item), UNARY) if len(nums) > 1 else _np(item)[0])
+        if len(nums) == 1 and _np(nums[0])[1] < MUL:
+            parts = [f"({parts[0]})"]
+        text = " * ".join(parts) if parts else "1"
+        for den in dens:
+            text += " / " + _wrap(_np(den.args[0]), ATOM)  # type: ignore[attr-defined]
+        return text, MUL
     if isinstance(node, Scale):
         inner = _np(node.arg)
         if node.coeff == -1.0:
@@ -680,6 +697,10 @@ def _np(node: MNode) -> tuple[str, int]:
     if isinstance(node, Call):
         return _np_call(node)
     raise AssertionError(node)  # pragma: no cover
+
+
+def _is_reciprocal(node: MNode) -> bool:
+    return isinstance(node, Call) and node.fn == "pow" and node.param == -1.0 and node.rank == 0
 
 
 _NP_CALLS = {
@@ -765,6 +786,14 @@ def _paren(text: str) -> str:
 
 
 def _tex(node: MNode) -> tuple[str, int]:
+    cached = node.__dict__.get("_tex")
+    if cached is None:
+        cached = _tex_uncached(node)
+        object.__setattr__(node, "_tex", cached)
+    return cached
+
+
+def _tex_uncached(node: MNode) -> tuple[str, int]:
     if isinstance(node, (Leaf, Raw)):
         return node.latex, ATOM
     if isinstance(node, Num):
@@ -888,7 +917,21 @@ def matrix_form(
     >>> matrix_form(A @ x).rank
     1
     """
-    return _Renderer(root if root is not None else expr, names).full(expr)
+    renderer = _Renderer(root if root is not None else expr, names)
+    with _deep_recursion():
+        for node in topological(expr):  # children first: keeps the recursion shallow
+            renderer.full(node)
+        return renderer.full(expr)
+
+
+@contextlib.contextmanager
+def _deep_recursion(limit: int = 20000):
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def to_numpy(expr: Expr) -> str:
@@ -899,7 +942,9 @@ def to_numpy(expr: Expr) -> str:
     >>> ed.grad(x @ A @ x, "x").to_numpy()
     '(A + A.T) @ x'
     """
-    return to_text(matrix_form(expr))
+    tree = matrix_form(expr)
+    with _deep_recursion():
+        return to_text(tree)
 
 
 def to_latex(expr: Expr) -> str:
@@ -911,6 +956,11 @@ def to_latex(expr: Expr) -> str:
     '\\left(A + A^\\top\\right) x'
     """
     tree = matrix_form(expr)
+    with _deep_recursion():
+        return _latex_of(tree, expr)
+
+
+def _latex_of(tree: MNode, expr: Expr) -> str:
     if isinstance(tree, Raw) and len(expr.dims) > 2:
         from .indexform import OUT_LETTERS
 

@@ -192,6 +192,8 @@ EXPECTED = {
     "lstsq_grad": "2 * X.T @ (X @ w - y)",
     "lstsq_hessian": "2 * X.T @ X",
     "sumsq_dX": "2 * X",
+    "mean_sq_grad": "2 * Xs.T @ (Xs @ u - a) / Xs.shape[0]",
+    "rowsum_dX": "2 * G * Xs",
     "mf_dU": "2 * (U @ V.T - R) @ V",
 }
 
@@ -288,3 +290,31 @@ def test_latex_forms():
 
 def test_repr_uses_matrix_form():
     assert repr(ed.vjp(W @ u, "u", "g")) == "W.T @ g"
+
+
+def test_deep_bptt_renders_and_repr_stays_short():
+    Waa, Wax, h0, b = ed.symbols("Waa[n,n] Wax[n,k] h0[n] b[n]")
+    h = h0
+    xs = []
+    for t in range(40):
+        xt = ed.symbols(f"x{t}[k]")
+        xs.append(xt)
+        h = ed.tanh(Waa @ h + Wax @ xt + b)
+    L = ed.sum(h * h)
+    g = ed.grad(L, "Wax")
+    assert len(repr(g)) < 200
+    from einderiv.codegen import codegen
+
+    source = codegen(g, name="bptt")
+    vals = values_for(g)
+    scope: dict = {}
+    exec(compile(source, "<bptt>", "exec"), scope)  # noqa: S102
+    np.testing.assert_allclose(scope["bptt"](**vals), g.evaluate(vals), rtol=1e-8)
+    assert "einsum" not in source
+
+
+def test_deterministic_across_rebuilds():
+    first = [to_numpy(build()) for _, build in GALLERY]
+    second = [to_numpy(build()) for _, build in reversed(GALLERY)][::-1]
+    assert first == second
+    assert [to_latex(b()) for _, b in GALLERY] == [to_latex(b()) for _, b in GALLERY]
