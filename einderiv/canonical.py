@@ -59,36 +59,50 @@ def _product_symmetric(node: Product) -> bool:
     return canonical_key(swapped) == canonical_key(node)
 
 
+def _rank(items: dict) -> dict:
+    """Replace each value by its rank among the sorted distinct values (deterministic)."""
+    order = {value: rank for rank, value in enumerate(sorted(set(items.values())))}
+    return {key: order[value] for key, value in items.items()}
+
+
 def _refine(factors: FactorList, out: Sequence[int], ldims: dict[int, str]):
-    colours: dict[int, str] = {}
+    """Colour refinement on the tensor network.
+
+    Colours are ranks (ints), so sorting by them is deterministic across processes.
+    """
+    start: dict[int, tuple] = {}
     for pos, label in enumerate(out):
-        colours[label] = _digest(("o", pos, ldims[label]))
+        start[label] = ("o", pos, ldims[label])
     occurrences: dict[int, list[tuple[int, int]]] = defaultdict(list)
     symmetric = [is_symmetric(f) for f, _ in factors]
     for index, (_, labels) in enumerate(factors):
         for pos, label in enumerate(labels):
-            if label not in colours:
-                colours[label] = _digest(("s", ldims[label]))
+            if label not in start:
+                start[label] = ("s", "", ldims[label])
             occurrences[label].append((index, -1 if symmetric[index] else pos))
-    signatures: list[str] = []
-    rounds = min(len(colours), 6) + 1
-    for _ in range(rounds):
+    colours = _rank(start)
+    keys = [f.key for f, _ in factors]
+    signatures: list[tuple] = []
+    classes = len(set(colours.values()))
+    for _ in range(min(len(colours), 6) + 1):
         signatures = []
-        for index, (factor, labels) in enumerate(factors):
+        for index, (_, labels) in enumerate(factors):
             seq = [colours[label] for label in labels]
             if symmetric[index]:
-                seq = sorted(seq)
-            signatures.append(_digest((factor.key, tuple(seq))))
-        new = {
-            label: _digest(
-                (colours[label], tuple(sorted((signatures[i], p) for i, p in occurrences[label])))
-            )
-            for label in colours
-        }
-        if len(set(new.values())) == len(set(colours.values())):
-            colours = new
+                seq.sort()
+            signatures.append((keys[index], tuple(seq)))
+        factor_rank = _rank(dict(enumerate(signatures)))
+        colours = _rank(
+            {
+                label: (colours[label], tuple(sorted((factor_rank[i], p) for i, p in occ)))
+                for label, occ in occurrences.items()
+            }
+            | {label: (colours[label], ()) for label in colours if label not in occurrences}
+        )
+        new_classes = len(set(colours.values()))
+        if new_classes == classes:
             break
-        colours = new
+        classes = new_classes
     return colours, signatures, symmetric
 
 
@@ -111,14 +125,22 @@ def canonical_factors(
 
 def canonical_key(node: Product) -> str:
     """Key of ``node`` with coefficient 1 and canonically ordered factors."""
-    ordered = canonical_factors(node.factors, node.out, dict(enumerate(node.ldims)))
-    return Product.make(1.0, ordered, node.out, node.ldims).key
+    cached = node._cache.get("canonical_key")
+    if cached is None:
+        ordered = canonical_factors(node.factors, node.out, dict(enumerate(node.ldims)))
+        cached = Product.make(1.0, ordered, node.out, node.ldims).key
+        node._cache["canonical_key"] = cached
+    return cached
 
 
 def invariant(node: Product) -> str:
     """Colour-refinement hash: equal for equivalent products (ignores the coefficient)."""
-    colours, signatures, _ = _refine(node.factors, node.out, dict(enumerate(node.ldims)))
-    return _digest((tuple(sorted(signatures)), tuple(colours[label] for label in node.out)))
+    cached = node._cache.get("invariant")
+    if cached is None:
+        colours, signatures, _ = _refine(node.factors, node.out, dict(enumerate(node.ldims)))
+        cached = _digest((tuple(sorted(signatures)), tuple(colours[label] for label in node.out)))
+        node._cache["invariant"] = cached
+    return cached
 
 
 def _network(node: Product) -> nx.MultiGraph:

@@ -17,7 +17,7 @@ the user's own intermediate names, and the index-level reason.
 True
 >>> v = ed.verify("g @ W.T", f, "x", cotangent="g")
 >>> v.ok, v.mistakes
-(False, ('shape mismatch',))
+(False, ('shape mismatch', 'extra transpose', 'wrong order'))
 """
 
 from __future__ import annotations
@@ -333,6 +333,9 @@ def _mutations(claim_line: str) -> list[tuple[str, str]]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     nodes = [n for n in ast.walk(tree)]
+    transposed_names = {
+        id(n.value) for n in nodes if isinstance(n, ast.Attribute) and n.attr == "T"
+    }
     variants: list[tuple[str, str]] = []
 
     def emit(kind: str, new_tree: ast.AST) -> None:
@@ -363,7 +366,7 @@ def _mutations(claim_line: str) -> list[tuple[str, str]]:
             target = [n for n in ast.walk(as_mat)][index]
             target.op = ast.MatMult()
             emit("elementwise vs matrix product", as_mat)
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Name) and id(node) not in transposed_names:
             toggled = copy.deepcopy(tree)
             _wrap_transpose(toggled, index)
             emit("missing transpose", toggled)
