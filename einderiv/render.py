@@ -251,10 +251,14 @@ class _Renderer:
     def __init__(self, root: Expr, names: dict[str, str] | None = None) -> None:
         self.size = _SizeSource(root)
         self.names = names or {}
-        self.memo: dict[tuple[str, bool], tuple[MNode, bool]] = {}
+        self.memo: dict[tuple[str, bool], tuple[MNode, frozenset[int]]] = {}
 
-    def render(self, node: Expr, bcast: bool = False) -> tuple[MNode, bool]:
-        """``(tree, full)``: ``full`` is False when the tree relies on broadcasting."""
+    @staticmethod
+    def all(rank: int) -> frozenset[int]:
+        return frozenset(range(rank))
+
+    def render(self, node: Expr, bcast: bool = False) -> tuple[MNode, frozenset[int]]:
+        """``(tree, covered)``: the output axes the tree really spans (others broadcast)."""
         key = (node.key, bcast)
         if key not in self.memo:
             self.memo[key] = self._render(node, bcast)
@@ -266,28 +270,29 @@ class _Renderer:
     def _render(self, node: Expr, bcast: bool) -> tuple[MNode, bool]:
         rank = len(node.dims)
         if node.key in self.names:
-            return Leaf(rank, self.names[node.key], _latex_name(self.names[node.key])), True
+            name = self.names[node.key]
+            return Leaf(rank, name, _latex_name(name)), self.all(rank)
         if isinstance(node, Symbol):
-            return Leaf(rank, node.name, _latex_name(node.name), node.symmetric), True
+            return Leaf(rank, node.name, _latex_name(node.name), node.symmetric), self.all(rank)
         if isinstance(node, Size):
-            return Leaf(0, self.size(node.dim), _latex_name(node.dim)), True
+            return Leaf(0, self.size(node.dim), _latex_name(node.dim)), self.all(rank)
         if isinstance(node, Delta):
-            return Leaf(2, f"np.eye({self.size(node.dim)})", "I", True), True
+            return Leaf(2, f"np.eye({self.size(node.dim)})", "I", True), self.all(rank)
         if isinstance(node, Func):
-            return self._func(node), True
+            return self._func(node), self.all(rank)
         if isinstance(node, MatFunc):
             arg = self.full(node.arg)
-            return Call(rank, node.name, (arg,)), True
+            return Call(rank, node.name, (arg,)), self.all(rank)
         if isinstance(node, LogSumExp):
             arg = self.full(node.arg)
-            return Call(rank, "logsumexp", (arg,), node.axes), True
+            return Call(rank, "logsumexp", (arg,), node.axes), self.all(rank)
         if isinstance(node, Sum):
             return self._sum(node, bcast)
         if isinstance(node, Product):
             try:
                 return self._product(node, bcast)
             except _NoMatrixFormError:
-                return self._einsum(node), True
+                return self._einsum(node), self.all(rank)
         raise AssertionError(node.kind)  # pragma: no cover
 
     def _func(self, node: Func) -> MNode:
@@ -296,21 +301,19 @@ class _Renderer:
             return Call(arg.rank, "pow", (arg,), node.param)
         return Call(arg.rank, node.name, (arg,))
 
-    def _sum(self, node: Sum, bcast: bool) -> tuple[MNode, bool]:
+    def _sum(self, node: Sum, bcast: bool) -> tuple[MNode, frozenset[int]]:
         rank = len(node.dims)
         if not node.terms:
-            if rank == 0:
-                return Num(0, 0.0), True
-            if bcast:
-                return Num(0, 0.0), False
+            if rank == 0 or bcast:
+                return Num(0, 0.0), frozenset()
             shape = ", ".join(self.size(d) for d in node.dims)
             comma = "," if rank == 1 else ""
-            return Leaf(rank, f"np.zeros(({shape}{comma}))", "0"), True
+            return Leaf(rank, f"np.zeros(({shape}{comma}))", "0"), self.all(rank)
         rendered = [self.render(t, True) for t in node.terms]
-        is_full = any(f for _, f in rendered)
-        if not is_full and not bcast:
+        covered = frozenset().union(*(c for _, c in rendered))
+        if covered != self.all(rank) and not bcast:
             rendered[0] = self.render(node.terms[0], False)
-            is_full = True
+            covered = self.all(rank)
         terms = []
         for tree, _ in rendered:
             sign = 1
@@ -322,11 +325,11 @@ class _Renderer:
         terms.sort(key=lambda st: (st[0] < 0, to_text(st[1])))
         if terms[0][0] < 0:  # all negative: pull the sign out
             inner = _factor_common(rank, [(-s, t) for s, t in terms])
-            return scale(-1.0, inner), is_full
-        return _factor_common(rank, terms), is_full
+            return scale(-1.0, inner), covered
+        return _factor_common(rank, terms), covered
 
     # -- one product: read its tensor network ------------------------------------------
-    def _product(self, node: Product, bcast: bool) -> tuple[MNode, bool]:
+    def _product(self, node: Product, bcast: bool) -> tuple[MNode, frozenset[int]]:
         out = node.out
         if len(out) > 2:
             raise _NoMatrixFormError
@@ -358,14 +361,15 @@ class _Renderer:
         ops = _diag_deltas(ops)
         ops, relabelled = _unit_axes(ops, out, ldims)
         ops, scalars = _read_network(ops, out, ldims, scalars)
-        result, is_full = _finalize(ops, out, ldims, bcast, self.size)
-        if relabelled and is_full and not bcast:
+        result, covered = _finalize(ops, out, ldims, bcast, self.size)
+        covered = covered - relabelled
+        if covered != self.all(len(out)) and not bcast:
             shape = ", ".join(self.size(ldims[lab]) for lab in out)
             ones = Leaf(len(out), f"np.ones(({shape}{',' if len(out) == 1 else ''}))", "")
             result = mul(result, ones)
-        is_full = is_full and not relabelled
+            covered = self.all(len(out))
         total = mul(*scalars, result) if scalars else result
-        return scale(node.coeff, total), is_full
+        return scale(node.coeff, total), covered
 
     def _einsum(self, node: Product) -> MNode:
         from .indexform import _LETTERS
@@ -421,7 +425,7 @@ def _unit_axes(ops, out, ldims):
     for _, labels in ops:
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
-    changed = False
+    changed: set[int] = set()
     result = []
     for tree, labels in ops:
         new = list(labels)
@@ -432,9 +436,9 @@ def _unit_axes(ops, out, ldims):
                 continue
             new[pos] = out[pos]  # a size-1 axis broadcasts along the output axis there
             if out[pos] not in counts:
-                changed = True  # nothing else spans that axis: the result broadcasts
+                changed.add(pos)  # nothing else spans that axis: the result broadcasts
         result.append((tree, tuple(new)))
-    return result, changed
+    return result, frozenset(changed)
 
 
 def _orient(tree: MNode, labels: tuple[int, ...], want: tuple[int, ...]) -> MNode:
@@ -549,43 +553,44 @@ def _broadcast(ops, out, outs, counts):
     return None
 
 
-def _finalize(ops, out, ldims, bcast, size) -> tuple[MNode, bool]:
+def _finalize(ops, out, ldims, bcast, size) -> tuple[MNode, frozenset[int]]:
     seen: set[int] = set()
     for _, labels in ops:
         if seen & set(labels) or not set(labels) <= set(out):
             raise _NoMatrixFormError
         seen |= set(labels)
     rank = len(out)
+    everything = frozenset(range(rank))
     missing = [lab for lab in out if lab not in seen]
     if not ops:
         if rank == 0 or bcast:
-            return Num(0, 1.0), rank == 0
+            return Num(0, 1.0), frozenset()
         shape = ", ".join(size(ldims[lab]) for lab in out)
         comma = "," if rank == 1 else ""
-        return Leaf(rank, f"np.ones(({shape}{comma}))", r"\mathbf{1}"), True
+        return Leaf(rank, f"np.ones(({shape}{comma}))", r"\mathbf{1}"), everything
     if rank == 0:
-        return mul(*[t for t, _ in ops]), True
+        return mul(*[t for t, _ in ops]), everything
     if len(ops) == 2:
         (a, la), (b, lb) = sorted(ops, key=lambda o: out.index(o[1][0]))
-        return Call(2, "outer", (a, b)), True
+        return Call(2, "outer", (a, b)), everything
     tree, labels = ops[0]
     if not missing:
-        return _orient(tree, labels, out), True
+        return _orient(tree, labels, out), everything
     # one vector, a rank-2 output with one label no factor carries
     (label,) = labels
     pos = out.index(label)
     gap = out[1 - pos]
     if ldims[gap] == "1":
         if isinstance(tree, ReduceSum) and tree.axis == 1 - pos and tree.arg.rank == 2:
-            return ReduceSum(2, tree.arg, tree.axis, True), True
-        return Expand(2, tree, pos), True
+            return ReduceSum(2, tree.arg, tree.axis, True), everything
+        return Expand(2, tree, pos), everything
     if bcast and pos == 1:
-        return tree, False
+        return Expand(2, tree, 1), frozenset({1})
     if bcast:
-        return Expand(2, tree, 0), False
+        return Expand(2, tree, 0), frozenset({0})
     ones = Leaf(1, f"np.ones({size(ldims[gap])})", r"\mathbf{1}")
     pair = (tree, ones) if pos == 0 else (ones, tree)
-    return Call(2, "outer", pair), True
+    return Call(2, "outer", pair), everything
 
 
 def _factor_common(rank: int, terms: list[tuple[int, MNode]]) -> MNode:
@@ -679,6 +684,8 @@ def _np_uncached(node: MNode) -> tuple[str, int]:
     if isinstance(node, Add):
         out = ""
         for index, (sign, term) in enumerate(node.terms):
+            if isinstance(term, Expand) and term.axis == 1 and node.rank == 2:
+                term = term.arg  # a row broadcasts without an index
             text = _wrap(_np(term), MUL)
             if index == 0:
                 out = text if sign > 0 else "-" + _wrap(_np(term), UNARY)
@@ -800,7 +807,9 @@ def _tex_uncached(node: MNode) -> tuple[str, int]:
         return _num(node.value), (UNARY if node.value < 0 else ATOM)
     if isinstance(node, Transpose):
         text, prec = _tex(node.arg)
-        base = text if prec >= ATOM and not text.endswith("^{-1}") else _paren(text)
+        if text.endswith("^{-1}"):
+            return text[: -len("^{-1}")] + r"^{-\top}", ATOM
+        base = text if prec >= ATOM else _paren(text)
         return base + r"^\top", ATOM
     if isinstance(node, MatMul):
         parts = [_texwrap(_tex(i), POW) for i in node.items]
@@ -837,12 +846,12 @@ def _tex_uncached(node: MNode) -> tuple[str, int]:
             return r"\mathbf{1}^\top " + arg + r" \mathbf{1}", MUL
         if node.axis == 1:
             return arg + r" \mathbf{1}", MUL
-        return _texwrap((arg, POW), ATOM) + r"^\top \mathbf{1}", MUL
+        return _texwrap(_tex(node.arg), ATOM) + r"^\top \mathbf{1}", MUL
     if isinstance(node, Expand):
         arg = _texwrap(_tex(node.arg), POW)
         if node.axis == 0:
             return arg + r" \mathbf{1}^\top", MUL
-        return r"\mathbf{1} " + _texwrap((arg, POW), ATOM) + r"^\top", MUL
+        return r"\mathbf{1} " + _texwrap(_tex(node.arg), ATOM) + r"^\top", MUL
     if isinstance(node, Call):
         return _tex_call(node)
     raise AssertionError(node)  # pragma: no cover
