@@ -606,5 +606,5 @@ def evaluate(
     if backend != "numpy":
         from .backends import evaluate_with_backend
 
-        return evaluate_with_backend(expr, values, backend)
+        return evaluate_with_backend(expr, values, backend, sizes)
     return compile(expr).run(values, sizes)
