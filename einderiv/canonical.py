@@ -171,3 +171,44 @@ def equivalent(left: Product, right: Product) -> bool:
         node_match=iso.categorical_node_match("tag", None),
         edge_match=iso.categorical_multiedge_match("pos", None),
     )
+
+
+def same(left: Expr, right: Expr) -> bool:
+    """True when two expressions are equal up to renaming summed indices and reordering.
+
+    Factors and sum terms may come in any order and summed labels may be named
+    differently (graph isomorphism of each term's tensor network); coefficients must agree.
+
+    >>> import einderiv as ed
+    >>> A, B, x = ed.symbols("A[n,n] B[n,n] x[n]")
+    >>> same(A @ x + B @ x, ed.einsum("ij,j->i", B, x) + ed.einsum("ki,i->k", A, x))
+    True
+    >>> same(A @ x, A.T @ x)
+    False
+    """
+    from .ir import as_product
+
+    if left == right:
+        return True
+    if left.dims != right.dims or left.kind != right.kind and not (
+        isinstance(left, Product) or isinstance(right, Product)
+    ):
+        return False
+    if isinstance(left, Sum) and isinstance(right, Sum):
+        if len(left.terms) != len(right.terms):
+            return False
+        pending = list(right.terms)
+        for term in left.terms:
+            match = next((k for k, other in enumerate(pending) if same(term, other)), None)
+            if match is None:
+                return False
+            del pending[match]
+        return True
+    if isinstance(left, Sum) or isinstance(right, Sum):
+        return False
+    if isinstance(left, Func) and isinstance(right, Func):
+        return left.name == right.name and left.param == right.param and same(left.arg, right.arg)
+    if isinstance(left, MatFunc) and isinstance(right, MatFunc):
+        return left.name == right.name and same(left.arg, right.arg)
+    lp, rp = as_product(left), as_product(right)
+    return lp.coeff == rp.coeff and equivalent(lp, rp)
