@@ -33,6 +33,7 @@ import difflib
 import math
 import operator
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,10 @@ def _dot(a: Expr, b: Expr) -> Expr:
     return builders.matmul(a, b)
 
 
+def _transpose(a: Expr, axes: Any = None) -> Expr:
+    return builders.transpose(a, (axes,) if isinstance(axes, int) else axes)
+
+
 _ELEMENTWISE = {
     "tanh": builders.tanh,
     "exp": builders.exp,
@@ -104,7 +109,7 @@ FUNCTIONS: dict[str, _Function] = {
     "trace": _Function(builders.trace, ("a",)),
     "diag": _Function(builders.diag, ("v",)),
     "outer": _Function(builders.outer, ("a", "b")),
-    "transpose": _Function(builders.transpose, ("a",), (("axes", None),)),
+    "transpose": _Function(_transpose, ("a",), (("axes", None),)),
     "norm": _Function(builders.norm, ("x",)),
     "softmax": _Function(builders.softmax, ("x",), (("axis", -1),)),
     "logsumexp": _Function(builders.logsumexp, ("a",), (("axis", None), ("keepdims", False))),
@@ -366,7 +371,9 @@ class _Parser:
 
     def read(self) -> ast.Module:
         try:
-            return ast.parse(self.source, mode="exec")
+            with warnings.catch_warnings():  # e.g. SyntaxWarning for '1if'
+                warnings.simplefilter("ignore")
+                return ast.parse(self.source, mode="exec")
         except SyntaxError as err:
             line = err.lineno or 1
             column = max((err.offset or 1) - 1, 0)
@@ -520,6 +527,10 @@ class _Parser:
             )
         symbol, fn = entry
         where = self.operator_position(node, symbol)
+        if symbol == "@" and (isinstance(left, float) or isinstance(right, float)):
+            raise self.error(
+                "'@' needs two arrays; use '*' to multiply by a number", node, **where
+            )
         if isinstance(left, float) and isinstance(right, float):
             return self.fold(node, symbol, fn, left, right, where)
         if symbol == "**" and isinstance(right, Expr):
@@ -530,10 +541,6 @@ class _Parser:
                 "for x ** y write exp(y * log(x))"
             )
             raise self.error("'**' needs a constant exponent", right_node, hint)
-        if symbol == "@" and (isinstance(left, float) or isinstance(right, float)):
-            raise self.error(
-                "'@' needs two arrays; use '*' to multiply by a number", node, **where
-            )
         column = (where["line"], where["column"]) if where else None
         return self.build(node, fn, left, right, column=column)
 
