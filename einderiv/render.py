@@ -54,6 +54,7 @@ from .ir import (
 
 # Precedence levels of the printed numpy text.
 ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
+CHAIN = 2.5  # LaTeX only: a matrix product written by juxtaposition (diag(s) X)
 
 
 # -- the matrix syntax tree ------------------------------------------------------------
@@ -804,7 +805,7 @@ def _tex_uncached(node: MNode) -> tuple[str, int]:
     if isinstance(node, (Leaf, Raw)):
         return node.latex, ATOM
     if isinstance(node, Num):
-        return _num(node.value), (UNARY if node.value < 0 else ATOM)
+        return _num(node.value), (MUL if node.value < 0 else ATOM)
     if isinstance(node, Transpose):
         text, prec = _tex(node.arg)
         if text.endswith("^{-1}"):
@@ -812,14 +813,15 @@ def _tex_uncached(node: MNode) -> tuple[str, int]:
         base = text if prec >= ATOM else _paren(text)
         return base + r"^\top", ATOM
     if isinstance(node, MatMul):
-        parts = [_texwrap(_tex(i), POW) for i in node.items]
+        parts = [_texwrap(_tex(i), CHAIN) for i in node.items]
         return " ".join(parts), MUL
     if isinstance(node, Mul):
         if len(node.items) == 2 and isinstance(node.items[0], Expand) and node.rank == 2:
             vec, other = node.items
             diag = r"\mathrm{diag}" + _paren(_tex(vec.arg)[0])  # type: ignore[attr-defined]
             mat = _texwrap(_tex(other), POW)
-            return (f"{diag} {mat}" if vec.axis == 0 else f"{mat} {diag}"), MUL  # type: ignore
+            text = f"{diag} {mat}" if vec.axis == 0 else f"{mat} {diag}"  # type: ignore
+            return text, CHAIN
         parts = [_texwrap(_tex(i), POW) for i in node.items]
         scalars = [p for p, i in zip(parts, node.items) if i.rank == 0]
         rest = [p for p, i in zip(parts, node.items) if i.rank != 0]
@@ -827,7 +829,7 @@ def _tex_uncached(node: MNode) -> tuple[str, int]:
     if isinstance(node, Scale):
         inner = _texwrap(_tex(node.arg), MUL)
         if node.coeff == -1.0:
-            return "-" + inner, UNARY
+            return "-" + inner, MUL
         return f"{_num(node.coeff)} {inner}", MUL
     if isinstance(node, Add):
         out = ""

@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 import pytest
-from test_render import check_numeric
+from test_render import _latex_ok, check_numeric
 
 import einderiv as ed
 
@@ -44,6 +44,8 @@ def test_random_networks(seed):
     rng = random.Random(seed)
     e = random_expr(rng)
     text = check_numeric(e, seed, ALL)
+    pytest.importorskip("matplotlib")
+    _latex_ok(e.to_latex())
     if all(len(f.dims) <= 2 for f in e.walk()) and len(e.dims) <= 2:
         assert "einsum" not in text, text
 
