@@ -1,0 +1,328 @@
+"""Benchmark runner: einderiv's compiled derivatives vs hand-written numpy and autodiff peers.
+
+Usage::
+
+    python benchmarks/run.py            # full sweep (sizes 100 -> 2000), writes RESULTS.md
+    python benchmarks/run.py --quick    # small sizes, under a minute
+    python benchmarks/run.py --threads 2
+
+Everything runs in one process, float64 on the CPU, with the thread pools of numpy's
+BLAS, XLA and torch pinned to the same count (set before numpy is imported).  For each
+problem and size the implementations are timed interleaved (round robin), after a
+warm-up call, and the median of the repeats is reported; ratios are peer time divided
+by the hand-written numpy time of the same round.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _threads_from_argv(argv: list[str]) -> int:
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return 1
+
+
+# Pin thread pools before numpy (or any peer) is imported: the BLAS reads these at load.
+_THREADS = _threads_from_argv(sys.argv)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(_THREADS)
+os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "")
+    + f" --xla_cpu_multi_thread_eigen={'true' if _THREADS > 1 else 'false'}"
+    + f" intra_op_parallelism_threads={_THREADS}"
+).strip()
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import einderiv as ed  # noqa: E402
+from benchmarks import peers as peer_mod  # noqa: E402
+from benchmarks.problems import PROBLEMS, Problem  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Peers whose vmapped Hessian materializes (m*k) x m x n tangents: cap the size so the
+# run stays within memory (at m = n = 500, k = 4 that batch alone is 4 GB).
+PEER_MAX_SIZE = {"mf-hessian": 250}
+SLOW_SKIP_S = 2.0  # a peer slower than this at one size is skipped at larger sizes
+
+
+def _time_call(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _bench_problem(
+    problem: Problem, size: int, impls: dict[str, Callable[[], Any]], budget_s: float
+) -> dict[str, dict[str, float]]:
+    """Warm up, then time all ``impls`` interleaved; medians, first calls, repeats."""
+    out: dict[str, dict[str, float]] = {}
+    single: dict[str, float] = {}
+    for name, fn in impls.items():
+        single[name] = _time_call(fn)  # warm-up (compiled paths, caches)
+    slowest = max(single.values())
+    total_one_round = sum(single.values())
+    repeats = int(max(3, min(31, budget_s / max(total_one_round, 1e-9))))
+    if slowest > SLOW_SKIP_S:
+        repeats = 1 if slowest > 4 * SLOW_SKIP_S else 3
+    times: dict[str, list[float]] = {name: [] for name in impls}
+    names = list(impls)
+    gc.collect()
+    gc.disable()
+    try:
+        for r in range(repeats):
+            order = names[r % len(names):] + names[: r % len(names)]  # rotate
+            for name in order:
+                times[name].append(_time_call(impls[name]))
+    finally:
+        gc.enable()
+    for name in names:
+        out[name] = {"median": statistics.median(times[name]), "repeats": len(times[name])}
+    return out
+
+
+def _check(name: str, got: Any, want: np.ndarray) -> None:
+    arr = np.asarray(got).reshape(want.shape)
+    if not np.allclose(arr, want, rtol=1e-7, atol=1e-9):
+        raise AssertionError(f"{name} disagrees with the hand-written formula")
+
+
+def run_sweep(args: argparse.Namespace, available: list[str]) -> dict[str, Any]:
+    """Time every problem at every size; returns the raw results."""
+    results: dict[str, Any] = {}
+    budget = 0.08 if args.quick else 1.5
+    for problem in PROBLEMS:
+        if args.problems and problem.name not in args.problems:
+            continue
+        sizes = problem.sizes_quick if args.quick else problem.sizes_full
+        skipped: dict[str, str] = {}
+        rows = []
+        for size in sizes:
+            values = problem.data(size)
+            dim_sizes = problem.dim_sizes(values)
+            want = problem.numpy(values)
+            expr = problem.build()
+            compiled = ed.compile(expr)
+            impls: dict[str, Callable[[], Any]] = {
+                "numpy": lambda p=problem, v=values: p.numpy(v),
+                "einderiv": lambda c=compiled, v=values, s=dim_sizes: c.run(v, s),
+            }
+            first: dict[str, float] = {}
+            start = time.perf_counter()
+            _check("einderiv", impls["einderiv"](), want)
+            first["einderiv"] = time.perf_counter() - start
+            for peer in available:
+                if peer in skipped:
+                    continue
+                if size > PEER_MAX_SIZE.get(problem.name, 10**9):
+                    skipped[peer] = (
+                        f"skipped above size {PEER_MAX_SIZE[problem.name]}: its vmapped "
+                        "Hessian would not fit in memory"
+                    )
+                    continue
+                start = time.perf_counter()
+                fn = peer_mod.make(peer, problem, values)
+                got = fn()
+                first[peer] = time.perf_counter() - start
+                _check(peer, got, want)
+                if first[peer] > 8 * SLOW_SKIP_S:
+                    skipped[peer] = (
+                        f"skipped above size {size}: first call took {first[peer]:.1f} s"
+                    )
+                impls[peer] = fn
+            timed = _bench_problem(problem, size, impls, budget)
+            following = [s for s in sizes if s > size]
+            growth = (following[0] / size) ** 2 if following else 1.0  # Hessians: >= n^2
+            for peer in available:
+                if peer in timed and peer not in skipped and (
+                    timed[peer]["median"] * growth > SLOW_SKIP_S
+                ):
+                    skipped[peer] = (
+                        f"skipped above size {size}: {timed[peer]['median']:.2f} s per call "
+                        f"there, > {SLOW_SKIP_S:.0f} s expected at the next size"
+                    )
+            row = {"size": size, "times": timed, "first": first}
+            rows.append(row)
+            line = " ".join(
+                f"{k}={v['median'] * 1e3:.3f}ms" for k, v in sorted(timed.items())
+            )
+            print(f"{problem.name:18s} n={size:<5d} {line}", flush=True)
+            del impls, values, want
+            gc.collect()
+        results[problem.name] = {"kind": problem.kind, "rows": rows, "skipped": skipped}
+    return results
+
+
+def symbolic_times(repeats: int) -> dict[str, dict[str, Any]]:
+    """Median time of build (derive + simplify) and render (to_numpy) per problem."""
+    out: dict[str, dict[str, Any]] = {}
+    for problem in PROBLEMS:
+        derive: list[float] = []
+        render: list[float] = []
+        rendered = True
+        for _ in range(repeats):
+            gc.collect()  # drop interned nodes from the previous round: a cold pipeline
+            start = time.perf_counter()
+            expr = problem.build()
+            mid = time.perf_counter()
+            try:
+                expr.to_numpy()
+            except Exception:  # noqa: BLE001 - rendering is optional for the pipeline time
+                rendered = False
+            end = time.perf_counter()
+            derive.append(mid - start)
+            render.append(end - mid)
+            del expr
+        out[problem.name] = {
+            "derive": statistics.median(derive),
+            "render": statistics.median(render) if rendered else None,
+        }
+    return out
+
+
+def compile_times(size: int) -> dict[str, dict[str, float]]:
+    """``ed.compile`` plus first call (planning contraction paths) at ``size``."""
+    out: dict[str, dict[str, float]] = {}
+    for problem in PROBLEMS:
+        values = problem.data(min(size, max(problem.sizes_full)))
+        sizes = problem.dim_sizes(values)
+        expr = problem.build()
+        expr._cache.pop("compiled", None)
+        start = time.perf_counter()
+        fn = ed.compile(expr)
+        mid = time.perf_counter()
+        fn.run(values, sizes)
+        end = time.perf_counter()
+        fn.run(values, sizes)
+        again = time.perf_counter() - end
+        out[problem.name] = {"compile": mid - start, "first_call": end - mid, "second": again}
+    return out
+
+
+def memory_peaks(cases: list[tuple[str, int]]) -> dict[str, dict[str, float]]:
+    """tracemalloc peak (bytes) of einderiv's compiled call vs the hand-written formula."""
+    by_name = {p.name: p for p in PROBLEMS}
+    out: dict[str, dict[str, float]] = {}
+    for name, size in cases:
+        problem = by_name[name]
+        values = problem.data(size)
+        sizes = problem.dim_sizes(values)
+        fn = ed.compile(problem.build())
+        fn.run(values, sizes)  # plan outside the measurement
+        peaks = {}
+        for label, call in (
+            ("numpy", lambda p=problem, v=values: p.numpy(v)),
+            ("einderiv", lambda f=fn, v=values, s=sizes: f.run(v, s)),
+        ):
+            gc.collect()
+            tracemalloc.start()
+            result = call()
+            peaks[label] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            peaks["result"] = np.asarray(result).nbytes
+            del result
+        out[f"{name} n={size}"] = peaks
+    return out
+
+
+def environment(available: list[str], missing: dict[str, str]) -> dict[str, Any]:
+    """Versions, CPU and thread settings, for the report."""
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    import opt_einsum
+
+    versions["opt_einsum"] = opt_einsum.__version__
+    from importlib.metadata import PackageNotFoundError, version
+
+    for peer in available:
+        try:
+            versions[peer] = version(peer)
+        except PackageNotFoundError:  # pragma: no cover
+            versions[peer] = "?"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "versions": versions,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": _THREADS,
+        "missing": missing,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--full", action="store_true", help="full sweep (the default)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS/XLA/torch threads")
+    parser.add_argument("--problems", nargs="*", help="only these problems (by name)")
+    parser.add_argument("--out", help="Markdown report path (default benchmarks/RESULTS.md)")
+    parser.add_argument("--no-peers", action="store_true", help="einderiv vs numpy only")
+    args = parser.parse_args(argv)
+
+    available, missing = ([], {}) if args.no_peers else peer_mod.available()
+    peer_mod.configure(_THREADS)
+    for name, why in missing.items():
+        print(f"note: peer {name} skipped ({why})", flush=True)
+
+    started = time.perf_counter()
+    sweep = run_sweep(args, available)
+    symbolic = symbolic_times(3 if args.quick else 15)
+    compiled = compile_times(300 if args.quick else 1000)
+    if args.quick:
+        memory = memory_peaks([("logistic-hessian", 200), ("mf-hessian", 200)])
+    else:
+        memory = memory_peaks(
+            [("logistic-hessian", 2000), ("mf-hessian", max(PROBLEMS[7].sizes_full))]
+        )
+    env = environment(available, missing)
+    env["wall_s"] = time.perf_counter() - started
+    env["mode"] = "quick" if args.quick else "full"
+
+    from benchmarks.report import write_report
+
+    default = "RESULTS.md" if _THREADS == 1 else f"RESULTS-threads{_THREADS}.md"
+    if args.quick:
+        default = default.replace(".md", "-quick.md")
+    out = args.out or os.path.join(HERE, default)
+    raw = {"env": env, "sweep": sweep, "symbolic": symbolic, "compile": compiled,
+           "memory": memory}
+    with open(out.replace(".md", ".json"), "w") as handle:
+        json.dump(raw, handle, indent=1, default=float)
+    write_report(raw, out, available)
+    print(f"wrote {out} ({env['wall_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
