@@ -296,14 +296,20 @@ class _Parser:
         return seg if len(seg) <= 60 else seg[:57] + "..."
 
     def build(self, node: ast.AST, fn: Callable[..., Any], *args: Any, column_node=None,
-              column: tuple[int, int] | None = None) -> Any:
-        """Call a builder; re-raise its EinderivError once as a ParseError at ``node``."""
+              column: tuple[int, int] | None = None, axis_node: ast.AST | None = None) -> Any:
+        """Call a builder; re-raise its EinderivError once as a ParseError at ``node``.
+
+        The caret goes under ``column`` (line, column) or ``column_node`` when given, and
+        under ``axis_node`` for errors about axes.
+        """
         try:
             return fn(*args)
         except ParseError:
             raise
         except EinderivError as err:
             message = f"{self.segment(node)}: {err}"
+            if axis_node is not None and re.search(r"\baxis|\baxes|permutation", str(err)):
+                raise self.error(message, axis_node) from None
             if column is not None:
                 raise self.error(message, line=column[0], column=column[1]) from None
             raise self.error(message, column_node or node) from None
@@ -639,11 +645,12 @@ class _Parser:
         func = node.func
         if isinstance(func, ast.Name):
             if func.id in self.names or func.id in self.declared:
-                raise self.error(
-                    f"'{func.id}' is a symbol, not a function",
-                    func,
-                    "write multiplication explicitly: W @ (x) or W * (x)",
+                hint = (
+                    f"'{func.id}' is also a function name; rename the symbol to call it"
+                    if func.id in FUNCTIONS or func.id == "einsum"
+                    else "write multiplication explicitly: W @ (x) or W * (x)"
                 )
+                raise self.error(f"'{func.id}' is a symbol, not a function", func, hint)
             return self.call(node, func.id, func)
         if isinstance(func, ast.Attribute):
             if self.is_module(func.value):
@@ -669,8 +676,9 @@ class _Parser:
         if spec is None:
             hint = self.suggest(name, [*FUNCTIONS, "einsum"]) or "supported: " + _function_list()
             raise self.error(f"unknown function '{name}'", func, hint)
-        args, options = self.bind(node, name, spec.exprs, spec.options)
-        return self.build(node, spec.build, *args, *options)
+        args, options, given = self.bind(node, name, spec.exprs, spec.options)
+        axis_node = given.get("axis", given.get("axes"))
+        return self.build(node, spec.build, *args, *options, axis_node=axis_node)
 
     def method(self, node: ast.Call, func: ast.Attribute) -> Value:
         name = func.attr
@@ -690,13 +698,16 @@ class _Parser:
                 axes = None
             if axes is not None and not isinstance(axes, tuple):
                 axes = (axes,)
-            return self.build(node, builders.transpose, receiver, axes, column=column)
+            return self.build(node, builders.transpose, receiver, axes, column=column,
+                              axis_node=node.args[0] if node.args else None)
         spec = FUNCTIONS[name]
-        _, options = self.bind(node, f".{name}", (), spec.options)
-        return self.build(node, spec.build, receiver, *options, column=column)
+        _, options, given = self.bind(node, f".{name}", (), spec.options)
+        return self.build(node, spec.build, receiver, *options, column=column,
+                          axis_node=given.get("axis"))
 
     def bind(self, node: ast.Call, name: str, exprs: tuple[str, ...],
-             options: tuple[tuple[str, Any], ...]) -> tuple[list[Expr], list[Any]]:
+             options: tuple[tuple[str, Any], ...]
+             ) -> tuple[list[Expr], list[Any], dict[str, ast.AST]]:
         """Match a call's arguments to the parameters; visit expressions, read options."""
         params = [*exprs, *(opt for opt, _ in options)]
         signature = f"{name}({', '.join([*exprs, *(f'{o}={d!r}' for o, d in options)])})"
@@ -740,7 +751,7 @@ class _Parser:
                 read.append(self.option(given[opt], name, opt))
             else:
                 read.append(default)
-        return values, read
+        return values, read, given
 
     def option(self, node: ast.AST, name: str, opt: str) -> Any:
         value = self.static(node, f"{name} {opt}=")

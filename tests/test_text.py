@@ -77,6 +77,8 @@ NUMPY_NAMES = {
     "einsum": np.einsum,
     "dot": np.dot,
     "matmul": np.matmul,
+    "jnp": np,
+    "scipy": type("scipy", (), {"special": type("special", (), {"logsumexp": _logsumexp})}),
 }
 
 
@@ -160,6 +162,9 @@ ROUND_TRIP = [
     ("mean(W * W, axis=(0, 1))", lambda: ed.mean(W * W, axis=(0, 1))),
     ("dot(W, x) + matmul(y, W).sum() * b", lambda: W @ x + ed.sum(y @ W) * b),
     ("x.T @ M @ x", lambda: x @ M @ x),
+    ("jnp.tanh(x) + scipy.special.logsumexp(W) * numpy.pi",
+     lambda: ed.tanh(x) + ed.logsumexp(W) * np.pi),
+    ("W.T.sum(0) + x.mean(axis=0, keepdims=True)", lambda: W.T.sum(0) + ed.mean(x, 0, True)),
     ("z = W @ x + b\na = tanh(z)\nL = sum(a * y)", _program_mlp),
     ("h1 = tanh(A @ h0 + W @ x); h2 = tanh(A @ h1 + W @ x); sum(h2)", _program_rnn),
     ("u = x; u = u * u; u += 1; u", lambda: x * x + 1),

@@ -28,6 +28,7 @@ ERRORS = [
     ("np.foo(x)", r"unknown function 'foo'", 0, 1),
     ("frobnicate(x)", r"unknown function 'frobnicate'(.|\n)*supported: abs", 0, 1),
     ("W(x)", r"'W' is a symbol, not a function", 0, 1),
+    ("s = x\ns(x)", r"'s' is a symbol, not a function(.|\n)*explicitly", 0, 2),
     ("x + tanh", r"unknown name 'tanh'(.|\n)*is a function", 4, 1),
     ("np.tanh + x", r"'tanh' is a function; call it", 0, 1),
     # unsupported syntax
@@ -72,9 +73,15 @@ ERRORS = [
     ("inv(W)", r"inv needs a square matrix", 0, 1),
     ("det(x)", r"det needs a square matrix", 0, 1),
     ("outer(W, x)", r"outer needs two vectors", 0, 1),
-    ("sum(x, axis=5)", r"axis 5 is out of range", 0, 1),
-    ("W.sum(axis=2)", r"axis 2 is out of range", 2, 1),
-    ("W.transpose(0, 0)", r"not a permutation", 2, 1),
+    ("sum(x, axis=5)", r"axis 5 is out of range", 12, 1),
+    ("sum(x, 5)", r"axis 5 is out of range", 7, 1),
+    ("W.sum(axis=2)", r"axis 2 is out of range", 11, 1),
+    ("W.mean(keepdims=True, axis=(0, 0))", r"repeated axis", 27, 1),
+    ("W.transpose(0, 0)", r"not a permutation", 12, 1),
+    ("transpose(W, (0, 2))", r"out of range", 13, 1),
+    ("softmax(W, axis=-3)", r"axis -3 is out of range", 16, 1),
+    ("logsumexp(x, axis=1)", r"axis 1 is out of range", 18, 1),
+    ("softmax(c)", r"softmax needs an operand of rank >= 1", 0, 1),
     ("c @ x", r"'@' needs operands of rank >= 1", 2, 1),
     ("x @ 2", r"'@' needs two arrays", 2, 1),
     ("einsum('ij,j->i', W, k)", r"label 'j' is dim 'm'(.|\n)*dim 'k'", 0, 1),
@@ -166,6 +173,12 @@ def test_indented_program_columns_point_into_the_original_text():
     with pytest.raises(ParseError, match="unknown name 'q'") as info:
         ed.parse(text, shapes=SHAPES)
     assert info.value.line == 3 and info.value.column == 12
+
+
+def test_symbol_named_like_a_function():
+    with pytest.raises(ParseError, match="rename the symbol to call it"):
+        ed.parse("sum(x)", shapes={"sum": "n", "x": "n"})
+    assert ed.parse("sum + x", shapes={"sum": "n", "x": "n"}).shape == ("n",)
 
 
 def test_result_name_unknown():
