@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 
 from .canonical import canonical_factors, canonical_key, equivalent, invariant
 from .ir import (
@@ -72,7 +73,7 @@ def make_product(
     ldims: dict[int, str] | Sequence[str],
     *,
     inline: bool = True,
-    keep: frozenset[str] = frozenset(),
+    keep: AbstractSet[str] = frozenset(),
 ) -> Expr:
     """Build ``coeff * Π factors`` summed over non-output labels, simplified.
 
@@ -144,15 +145,23 @@ def make_product(
         if dim != "1":
             flat.append((Size.make(dim), ()))
 
-    # Distribute a sum whose terms carry deltas, so they meet their contractions.
+    # Distribute a sum whose terms carry deltas, so they meet their contractions.  Only
+    # the delta-carrying terms are split off; the others stay one (shared) sum factor,
+    # so that repeated distribution through a deep DAG (forward mode over a reverse
+    # pass, e.g. a Hessian of an unrolled RNN) adds O(1) terms per node instead of
+    # copying every term of every tangent.
     for index, (factor, labels) in enumerate(flat):
         if isinstance(factor, Sum) and any(_has_delta(t) for t in factor.terms):
             rest = flat[:index] + flat[index + 1 :]
+            parts = [t for t in factor.terms if _has_delta(t)]
+            plain = [t for t in factor.terms if not _has_delta(t)]
+            if plain:
+                parts.append(make_sum(plain, factor.dims))
             terms = [
                 make_product(
-                    coeff, [*rest, (term, labels)], out, ldims, inline=inline, keep=keep
+                    coeff, [*rest, (part, labels)], out, ldims, inline=inline, keep=keep
                 )
-                for term in factor.terms
+                for part in parts
             ]
             return make_sum(terms, tuple(ldims[label] for label in out))
 
@@ -234,15 +243,20 @@ def make_sum(terms: Iterable[Expr], dims: Sequence[str]) -> Expr:
             groups[key][0] += view.coeff
             groups[key][2] = max(groups[key][2], abs(view.coeff))
         else:
-            groups[key] = [view.coeff, view, abs(view.coeff)]
+            groups[key] = [view.coeff, view, abs(view.coeff), term]
     entries = list(groups.values())
     if len(entries) > 1:
         entries = _merge_isomorphic(entries)
     result = []
-    for coeff, view, scale in entries:
+    for coeff, view, scale, term in entries:
         if abs(coeff) <= 1e-13 * scale:
             continue
-        result.append(make_product(coeff, view.factors, view.out, view.ldims))
+        if coeff == view.coeff:  # not merged with anything: keep the term as built
+            result.append(term)
+            continue
+        # Merged: only the coefficient changes.  No inlining of product factors, which
+        # would copy a shared adjoint into every term (quadratic BPTT gradients).
+        result.append(make_product(coeff, view.factors, view.out, view.ldims, inline=False))
     if len(result) < len(flat):
         after = Sum.make(result, dims) if result else zero(dims)
         _record("merge equal terms", Sum.make(flat, dims), after)
@@ -341,15 +355,20 @@ def flatten_single_use(expr: Expr) -> Expr:
         for child in node.children:
             uses[child.key] = uses.get(child.key, 0) + 1
     done: dict[str, Expr] = {}
+    # Every shared node (rebuilt), not only the current node's direct factors: inlining
+    # a single-use factor must not inline the shared products inside it as well, which
+    # would copy them into every user (quadratic size, e.g. BPTT adjoint chains).
+    shared: set[str] = set()
     for node in order:
         if isinstance(node, Product):
             factors = [(done[f.key], ls) for f, ls in node.factors]
-            keep = frozenset(
-                done[f.key].key for f, _ in node.factors if uses.get(f.key, 0) > 1
+            done[node.key] = make_product(
+                node.coeff, factors, node.out, node.ldims, keep=shared
             )
-            done[node.key] = make_product(node.coeff, factors, node.out, node.ldims, keep=keep)
         else:
             done[node.key] = _rebuild(node, done, inline=True)
+        if uses.get(node.key, 0) > 1:
+            shared.add(done[node.key].key)
     return done[expr.key]
 
 
