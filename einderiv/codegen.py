@@ -6,7 +6,8 @@ computes the same array as ``evaluate``.  Every subexpression that the DAG uses 
 than once (and that is more than a name) is computed once into a temporary ``t0, t1,
 ...``; each line is the matrix form of :mod:`einderiv.render`.  ``module`` picks the
 array module: ``"np"``/``"numpy"``, ``"jax.numpy"`` or ``"torch"`` (the numpy spelling
-is translated; functions with no equivalent keep their numpy name).
+is translated: ``dim=``/``keepdim=`` for reductions, ``torch.relu``, ``torch.sigmoid``,
+``torch.logsumexp``...; the caller passes tensors of one dtype).
 
 >>> import einderiv as ed
 >>> W, x = ed.symbols("W[n,m] x[m]")
@@ -24,7 +25,7 @@ from __future__ import annotations
 import re
 
 from .ir import Delta, Expr, Product, Size, Symbol, constant_value, topological
-from .render import matrix_form, to_text
+from .render import dialect, matrix_form, to_text
 
 _MODULES = {
     "np": ("import numpy as np", "np"),
@@ -96,12 +97,13 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     header, prefix = _MODULES[module]
     names: dict[str, str] = {}
     lines: list[str] = []
-    for node in _shared(expr):
-        text = to_text(matrix_form(node, dict(names), root=expr))
-        temp = f"t{len(names)}"
-        names[node.key] = temp
-        lines.append(f"    {temp} = {_translate(text, prefix)}")
-    result = to_text(matrix_form(expr, dict(names), root=expr))
+    with dialect("torch" if prefix == "torch" else "np"):
+        for node in _shared(expr):
+            text = to_text(matrix_form(node, dict(names), root=expr))
+            temp = f"t{len(names)}"
+            names[node.key] = temp
+            lines.append(f"    {temp} = {_translate(text, prefix)}")
+        result = to_text(matrix_form(expr, dict(names), root=expr))
     lines.append(f"    return {_translate(result, prefix)}")
     args = ", ".join(sorted(expr.symbols()))
     return f"{header}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"

@@ -342,10 +342,17 @@ class _Renderer:
         for _, labels in node.factors:
             for label in set(labels):
                 counts[label] = counts.get(label, 0) + 1
+        coeff = node.coeff
         for factor, labels in node.factors:
             if len(labels) > 2:
                 raise _NoMatrixFormError
             tree = self.full(factor)
+            if isinstance(tree, Scale):  # a product is linear in each factor
+                coeff *= tree.coeff
+                tree = tree.arg
+            if isinstance(tree, Num):
+                coeff *= tree.value
+                continue
             if is_symmetric(factor) and isinstance(tree, Leaf):
                 tree = Leaf(2, tree.text, tree.latex, True)
             if not labels:
@@ -370,7 +377,7 @@ class _Renderer:
             result = mul(result, ones)
             covered = self.all(len(out))
         total = mul(*scalars, result) if scalars else result
-        return scale(node.coeff, total), covered
+        return scale(coeff, total), covered
 
     def _einsum(self, node: Product) -> MNode:
         from .indexform import _LETTERS
@@ -641,11 +648,25 @@ def _wrap(text_prec: tuple[str, int], need: int) -> str:
     return text if prec >= need else f"({text})"
 
 
+_DIALECT = ["np"]  # "torch" spells a few functions the torch way (see codegen)
+
+
+@contextlib.contextmanager
+def dialect(name: str):
+    """Print numpy text in ``name``'s spelling (``"np"`` or ``"torch"``) inside the block."""
+    _DIALECT.append(name)
+    try:
+        yield
+    finally:
+        _DIALECT.pop()
+
+
 def _np(node: MNode) -> tuple[str, int]:
-    cached = node.__dict__.get("_np")
+    attr = "_np_" + _DIALECT[-1]
+    cached = node.__dict__.get(attr)
     if cached is None:
         cached = _np_uncached(node)
-        object.__setattr__(node, "_np", cached)
+        object.__setattr__(node, attr, cached)
     return cached
 
 
@@ -728,6 +749,10 @@ def _np_call(node: Call) -> tuple[str, int]:
     arg = node.args[0]
     if node.fn == "logdet":
         return f"np.linalg.slogdet({args[0]})[1]", ATOM
+    if _DIALECT[-1] == "torch":
+        torch_text = _torch_call(node, args[0])
+        if torch_text is not None:
+            return torch_text, ATOM
     if node.fn == "logsumexp":
         axes = node.param
         assert isinstance(axes, tuple)
@@ -750,6 +775,20 @@ def _np_call(node: Call) -> tuple[str, int]:
     if node.fn == "softplus":
         return f"np.logaddexp(0, {args[0]})", ATOM
     return f"{FUNCTIONS[node.fn].numpy}({args[0]})", ATOM
+
+
+def _torch_call(node: Call, arg: str) -> str | None:
+    if node.fn == "logsumexp":
+        axes = node.param
+        assert isinstance(axes, tuple)
+        return f"torch.logsumexp({arg}, dim={axes if len(axes) > 1 else axes[0]})"
+    simple = {"relu": "torch.relu", "sigmoid": "torch.sigmoid",
+              "softplus": "torch.nn.functional.softplus"}
+    if node.fn in simple:
+        return f"{simple[node.fn]}({arg})"
+    if node.fn == "step":
+        return f"(({arg}) > 0) * 1.0"
+    return None
 
 
 def to_text(node: MNode) -> str:

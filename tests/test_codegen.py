@@ -63,3 +63,25 @@ def test_signature_and_modules():
 
 def test_exported():
     assert ed.codegen is codegen
+
+
+@pytest.mark.parametrize("name,build", GALLERY[::2], ids=[g[0] for g in GALLERY[::2]])
+def test_codegen_torch_runs(name, build):
+    torch = pytest.importorskip("torch")
+    e = build()
+    vals = values_for(e)
+    got = run_generated(
+        codegen(e, module="torch"), "f", {k: torch.tensor(v) for k, v in vals.items()}
+    )
+    got = got.numpy() if hasattr(got, "numpy") else np.asarray(got)
+    np.testing.assert_allclose(got, e.evaluate(vals), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("name,build", GALLERY[1::4], ids=[g[0] for g in GALLERY[1::4]])
+def test_codegen_jax_runs(name, build):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    e = build()
+    vals = values_for(e)
+    got = run_generated(codegen(e, module="jax.numpy"), "f", vals)
+    np.testing.assert_allclose(np.asarray(got), e.evaluate(vals), rtol=1e-7, atol=1e-9)
