@@ -202,7 +202,13 @@ def parse(
     if result is not None and not isinstance(result, str):
         raise ParseError(f"result= must be a name (a string), got {type(result).__name__}")
     declared = _declare(shapes)
-    return _Parser(text, declared).run(result)
+    try:
+        return _Parser(text, declared).run(result)
+    except RecursionError:  # only when called from an already deep stack
+        raise ParseError(
+            "the text is nested too deeply to build",
+            hint="split it into assignments on separate lines",
+        ) from None
 
 
 def _declare(shapes: Mapping[str, Any] | str | None) -> dict[str, Symbol]:

@@ -255,6 +255,27 @@ def test_long_sum_chain_is_fast_and_equal():
     assert ed.parse(text, shapes=SPEC) == built
 
 
+def test_unrolled_rnn_program_backprop_through_time():
+    steps = 25
+    lines = ["h = h0"] + ["h = tanh(A @ h + W @ x)"] * steps + ["L = sum(h * b)"]
+    f = ed.parse("\n".join(lines), shapes=SPEC)
+    g = ed.grad(f, "A")
+    values = _values(1)
+    h = values["h0"]
+    hs = [h]
+    for _ in range(steps):
+        h = np.tanh(values["A"] @ h + values["W"] @ values["x"])
+        hs.append(h)
+    # backpropagation through time by hand
+    dh = values["b"]
+    expected = np.zeros((3, 3))
+    for k in range(steps, 0, -1):
+        dz = dh * (1 - hs[k] ** 2)
+        expected += np.outer(dz, hs[k - 1])
+        dh = values["A"].T @ dz
+    np.testing.assert_allclose(g.evaluate(values), expected, rtol=1e-9, atol=1e-12)
+
+
 # -- derivatives through every function --------------------------------------------------
 
 _rng = np.random.default_rng(7)

@@ -246,3 +246,11 @@ def test_resource_limits_fail_fast(text, pattern):
     with pytest.raises(EinderivError, match=pattern):
         ed.parse(text, shapes=SHAPES)
     assert time.perf_counter() - start < 2.0
+
+
+def test_deep_caller_stack_gives_parse_error():
+    def nest(depth):
+        return nest(depth - 1) if depth else ed.parse("tanh(" * 90 + "x" + ")" * 90, SHAPES)
+
+    with pytest.raises(ParseError, match="nested too deeply"):
+        nest(900)
