@@ -301,15 +301,16 @@ def make_func(name: str, arg: Expr, param: float | None = None) -> Expr:
             return arg
         if param == 0.0:
             return constant(1.0, arg.dims)
-    if isinstance(arg, Product) and not arg.factors:
+    if (isinstance(arg, Product) and not arg.factors) or is_zero(arg):
         import numpy as np
 
+        at = arg.coeff if isinstance(arg, Product) else 0.0  # a zero sum folds as 0
         with np.errstate(all="ignore"):
-            value = float(FUNCTIONS[name].evaluate(np.asarray(arg.coeff, dtype=float), param))
+            value = float(FUNCTIONS[name].evaluate(np.asarray(at, dtype=float), param))
+        if value == 0.0:
+            return zero(arg.dims)
         if math.isfinite(value):
-            return Product.make(value, (), arg.out, arg.ldims)
-    if is_zero(arg) and name in ("tanh", "sin", "sqrt", "abs", "relu", "sign", "step"):
-        return arg if name != "step" else zero(arg.dims)
+            return constant(value, arg.dims)
     if isinstance(arg, Func):
         # log(exp(x)) = x; exp(log(x)) = x where log is defined; (x**a)**b = x**(a*b) for
         # integer a and b (no sign or branch is lost).

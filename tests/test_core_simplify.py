@@ -130,6 +130,12 @@ def test_constant_folding():
     assert 1.0 * x is x
     assert (x - x) == ed.ir.zero(("n",))
     assert ed.sin(ed.ir.zero(("n",))) == ed.ir.zero(("n",))
+    # a function of the zero sum folds like a function of the constant 0
+    assert ed.exp(x - x) == ed.ir.constant(1.0, ("n",))
+    assert ed.cos(x - x) == ed.ir.constant(1.0, ("n",))
+    assert ed.sigmoid(0 * x) == ed.ir.constant(0.5, ("n",))
+    assert (x - x) ** 2 == ed.ir.zero(("n",))
+    assert isinstance(ed.log(x - x), Func)  # -inf is not folded
 
 
 def test_zero_terms_dropped():
