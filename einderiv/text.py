@@ -272,12 +272,14 @@ class _Parser:
     # -- errors -------------------------------------------------------------------
     def error(
         self, message: str, node: ast.AST | None = None, hint: str | None = None, *,
-        line: int | None = None, column: int | None = None,
+        line: int | None = None, column: int | None = None, at: dict[str, int] | None = None,
     ) -> ParseError:
-        """A ParseError pointing at ``node`` (or at ``line``/``column``, 1-based line)."""
+        """A ParseError at ``line``/``column`` (1-based line), or ``at``, or else ``node``."""
+        if at:
+            line, column = at["line"], at["column"]
         if (line is None or column is None) and node is not None and hasattr(node, "lineno"):
             line = node.lineno
-            column = self.char_col(line, node.col_offset)
+            column = self.char_col(line, getattr(node, "col_offset", 0))
         if line is not None and column is not None:
             column += self.indent
         multi = len(self.original.splitlines()) > 1
@@ -462,8 +464,6 @@ class _Parser:
         if isinstance(node, ast.BinOp):
             return self.visit_binop(node)
         if isinstance(node, ast.Name):
-            if node.id in ("True", "False", "None"):  # pragma: no cover - Constant in 3.8+
-                raise self.error(f"'{node.id}' is not a number", node)
             return self.lookup(node)
         if isinstance(node, ast.Constant):
             return self.number(node)
@@ -535,13 +535,13 @@ class _Parser:
                 f"operator '{_op_text(op)}' is not supported",
                 node,
                 "supported operators: + - * / ** @",
-                **self.operator_position(node, _op_text(op)),
+                at=self.operator_position(node, _op_text(op)),
             )
         symbol, fn = entry
         where = self.operator_position(node, symbol)
         if symbol == "@" and (isinstance(left, float) or isinstance(right, float)):
             raise self.error(
-                "'@' needs two arrays; use '*' to multiply by a number", node, **where
+                "'@' needs two arrays; use '*' to multiply by a number", node, at=where
             )
         if isinstance(left, float) and isinstance(right, float):
             return self.fold(node, symbol, fn, left, right, where)
@@ -560,15 +560,15 @@ class _Parser:
         try:
             value = fn(left, right)
         except ZeroDivisionError:
-            raise self.error("division by zero in a constant", node, **where) from None
+            raise self.error("division by zero in a constant", node, at=where) from None
         except OverflowError:
-            raise self.error("constant is too large", node, **where) from None
+            raise self.error("constant is too large", node, at=where) from None
         if isinstance(value, complex):
             raise self.error(
-                "a negative number to a fractional power is not real", node, **where
+                "a negative number to a fractional power is not real", node, at=where
             )
         if not math.isfinite(value):
-            raise self.error("constant is not finite", node, **where)
+            raise self.error("constant is not finite", node, at=where)
         return float(value)
 
     def operator_position(self, node: ast.AST, symbol: str) -> dict[str, int]:
@@ -638,7 +638,7 @@ class _Parser:
             f"attribute '.{node.attr}' is not supported",
             node,
             "supported: .T, .sum(...), .mean(...), .transpose(...) and np. prefixes",
-            **self.attr_position(node),
+            at=self.attr_position(node),
         )
 
     def attr_position(self, node: ast.Attribute) -> dict[str, int]:
@@ -669,7 +669,7 @@ class _Parser:
                 f"method '.{func.attr}(...)' is not supported",
                 func,
                 "supported methods: .sum(...), .mean(...), .transpose(...)",
-                **self.attr_position(func),
+                at=self.attr_position(func),
             )
         raise self.error(
             "only named functions can be called, e.g. tanh(x) or np.exp(x)", node, _EXAMPLE
@@ -826,11 +826,12 @@ class _Parser:
 
 
 def _op_text(op: ast.AST) -> str:
-    return {
+    names: dict[type, str] = {
         ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
         ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.Add: "+", ast.Sub: "-",
         ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@",
-    }.get(type(op), type(op).__name__)
+    }
+    return names.get(type(op), type(op).__name__)
 
 
 
