@@ -95,12 +95,11 @@ def _plan_product(node: Product, index_of: dict[str, int]) -> _ProductPlan:
     for rep in out_reps:
         if rep in reps_in_factors and rep not in core:
             core.append(rep)
-    letter = {}
+    letter: dict[int, str] = {}
     for _, labels in operands:
         for x in labels:
-            letter.setdefault(find(x), _LETTERS[len(letter)] if len(letter) < 52 else None)
-    if any(v is None for v in letter.values()):
-        raise EvaluationError("a product with more than 52 distinct indices cannot be evaluated")
+            if find(x) not in letter:  # a-z, A-Z, then opt_einsum's unicode symbols
+                letter[find(x)] = opt_einsum.get_symbol(len(letter))
     subscripts = ",".join("".join(letter[find(x)] for x in ls) for _, ls in operands)
     subscripts += "->" + "".join(letter[r] for r in core)
     return _ProductPlan(

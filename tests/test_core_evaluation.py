@@ -172,3 +172,17 @@ def test_numerical_stability_of_logsumexp_and_sigmoid():
     assert ed.logsumexp(x).evaluate({"x": big}) == pytest.approx(1000.0 + np.log(2.0))
     np.testing.assert_allclose(ed.sigmoid(x).evaluate({"x": big}), [1.0, 1.0, 0.0])
     np.testing.assert_allclose(ed.softmax(x).evaluate({"x": big}), [0.5, 0.5, 0.0])
+
+
+def test_product_with_more_than_52_indices():
+    """A long matmul chain inlines into one product with 61 labels (beyond a-zA-Z)."""
+    mats = [ed.symbols(f"A{i}[n,n]") for i in range(60)]
+    chain = mats[0]
+    for m in mats[1:]:
+        chain = chain @ m
+    rng = np.random.default_rng(0)
+    values = {f"A{i}": rng.normal(size=(3, 3)) / 2 for i in range(60)}
+    expected = values["A0"]
+    for i in range(1, 60):
+        expected = expected @ values[f"A{i}"]
+    np.testing.assert_allclose(chain.evaluate(values), expected)
