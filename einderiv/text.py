@@ -6,7 +6,8 @@ node kinds, calling the same builders a Python user would call (so ``parse("W @ 
 an :class:`~einderiv.errors.EinderivError`: problems in the text (syntax, unknown names
 and functions, unsupported syntax, arity, exponents, keyword arguments, and shape
 conflicts reported by the builders) are a :class:`~einderiv.errors.ParseError` raised
-once, with the line, the column of the offending node and a hint.  Inputs longer than
+once, with the line, the column of the offending node and a hint; for a builder's error
+(a shape conflict) the original exception stays available as ``__context__``.  Inputs longer than
 :data:`MAX_LENGTH` characters or nested deeper than :data:`MAX_DEPTH` are refused before
 any work is done on them.
 

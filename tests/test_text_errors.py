@@ -7,7 +7,7 @@ import time
 import pytest
 
 import einderiv as ed
-from einderiv.errors import EinderivError, ParseError, SymbolError
+from einderiv.errors import EinderivError, ParseError, ShapeError, SubscriptError, SymbolError
 
 SHAPES = {"W": "n m", "x": "m", "b": "n", "k": "k", "A": "n n", "c": "", "Wax": "n k"}
 
@@ -150,6 +150,19 @@ def test_caret_is_under_the_operator_and_message_names_dims():
     assert "dim 'm'" in text and "dim 'k'" in text
     assert text.splitlines()[1:3] == ["  W @ x", "    ^"]
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_shape_conflicts_keep_the_builder_error_as_context():
+    # ed.verify tells shape conflicts (a verdict) from other parse errors (raised) this way
+    with pytest.raises(ParseError) as info:
+        ed.parse("W @ k", shapes=SHAPES)
+    assert isinstance(info.value.__context__, ShapeError)
+    with pytest.raises(ParseError) as info:
+        ed.parse("einsum('ij,jk->ik', W)", shapes=SHAPES)
+    assert isinstance(info.value.__context__, SubscriptError)
+    with pytest.raises(ParseError) as info:
+        ed.parse("W @ q", shapes=SHAPES)
+    assert info.value.__context__ is None
 
 
 def test_caret_column_counts_characters_not_bytes():
