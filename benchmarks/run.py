@@ -153,7 +153,8 @@ def run_sweep(args: argparse.Namespace, available: list[str]) -> dict[str, Any]:
                 impls[peer] = fn
             timed = _bench_problem(problem, size, impls, budget)
             following = [s for s in sizes if s > size]
-            growth = (following[0] / size) ** 2 if following else 1.0  # Hessians: >= n^2
+            power = 3 if problem.kind == "hessian" else 2  # row-by-row Hessians: n vjps of n^2
+            growth = (following[0] / size) ** power if following else 1.0
             for peer in available:
                 if peer in timed and peer not in skipped and (
                     timed[peer]["median"] * growth > SLOW_SKIP_S
