@@ -103,7 +103,7 @@ def mutated(draw) -> str:
     return text
 
 
-@fuzz(700)
+@fuzz(1000)
 @given(mutated())
 def test_mutations_of_valid_expressions(text):
     _check(text)
