@@ -191,7 +191,14 @@ _ELEMENTWISE_FNS = set(FUNCTIONS)
 def matmul(*items: MNode) -> MNode:
     """``items[0] @ items[1] @ ...`` with nested chains flattened."""
     flat: list[MNode] = []
-    for item in items:
+    last = len(items) - 1
+    for index, item in enumerate(items):
+        if isinstance(item, MatMul) and item.rank == 1 and last > 0:
+            # a vector chain is a column (M @ v) or a row (v @ M); it joins a chain on
+            # the left as a row and on the right as a column, or the order would change
+            column = item.items[-1].rank == 1
+            if (index < last and column) or (index > 0 and not column):
+                item = MatMul(1, tuple(transpose(i) for i in reversed(item.items)))
         flat.extend(item.items if isinstance(item, MatMul) else (item,))
     rank = 0
     if flat[0].rank == 2 and flat[-1].rank == 2:
@@ -853,6 +860,8 @@ def _tex_uncached(node: MNode) -> tuple[str, int]:
         return base + r"^\top", ATOM
     if isinstance(node, MatMul):
         parts = [_texwrap(_tex(i), CHAIN) for i in node.items]
+        if len(parts) > 1 and node.items[0].rank == 1:  # a leading vector is a row
+            parts[0] = _texwrap(_tex(node.items[0]), ATOM) + r"^\top"
         return " ".join(parts), MUL
     if isinstance(node, Mul):
         if len(node.items) == 2 and isinstance(node.items[0], Expand) and node.rank == 2:

@@ -276,6 +276,15 @@ def test_broadcast_terms_in_sums():
     )
 
 
+def test_vector_chains_keep_their_orientation():
+    Xm, wv, g, Q = ed.symbols("Xm[m,n] wv[n] g[m] Q[n,n]")
+    assert check_numeric(ed.norm(Xm @ wv)) == "np.sqrt(wv @ Xm.T @ Xm @ wv)"
+    assert check_numeric((Xm @ wv) @ (Xm @ wv)) == "wv @ Xm.T @ Xm @ wv"
+    assert check_numeric(Q @ (g @ Xm)) == "Q @ Xm.T @ g"
+    check_numeric(ed.einsum("i,ij,jk->k", g, Xm, Q) @ (Q @ wv))
+    assert to_latex(x @ A @ B @ v) == r"x^\top A B v"
+
+
 def test_zero_and_constants():
     assert check_numeric(ed.grad(x @ x, "x")) == "2 * x"
     assert check_numeric(ed.grad(ed.sum(a * b), "a")) == "b"

@@ -11,7 +11,7 @@ from test_render import _latex_ok, check_numeric
 import einderiv as ed
 
 A, B, C, u, v, w, s = ed.symbols("A[n,n] B[n,m] C[m,k] u[n] v[m] w[k] s")
-OPERANDS = [A, B, C, u, v, w, s, A.T, ed.tanh(B), ed.exp(u)]
+OPERANDS = [A, B, C, u, v, w, s, A.T, ed.tanh(B), ed.exp(u), B @ v, u @ B, A @ B, C.T @ v]
 ALL = [A, B, C, u, v, w, s]
 LETTERS = {"n": "abg", "m": "cd", "k": "ef"}
 
