@@ -189,6 +189,10 @@ def einsum(subscripts: str, *operands: Any) -> Expr:
     if not explicit:
         counts = {c: lhs.count(c) for c in set(lhs.replace(",", ""))}
         rhs = "".join(sorted(c for c, n in counts.items() if n == 1))
+    if "," in rhs:
+        raise SubscriptError(
+            f"einsum {subscripts!r}: the output (after '->') has a ','; einsum has one output"
+        )
     for label in rhs:
         if label not in label_dim:
             raise SubscriptError(

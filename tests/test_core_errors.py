@@ -42,6 +42,8 @@ BAD = [
      r"output label 'k' does not appear in any input"),
     ("output-label-repeated", lambda: ed.einsum("ij,j->ii", W, x), SubscriptError,
      r"output label 'i' is repeated"),
+    ("comma-in-output", lambda: ed.einsum("ij,j->i,", W, x), SubscriptError,
+     r"the output \(after '->'\) has a ','"),
     ("subscripts-not-str", lambda: ed.einsum(3, W), SubscriptError, r"must be a string"),
     ("einsum-numpy-operand", lambda: ed.einsum("ij->i", np.zeros((2, 2))), ShapeError,
      r"einsum operand 0: expected an einderiv expression or a number, got ndarray"),
