@@ -34,7 +34,7 @@ import contextlib
 import sys
 from dataclasses import dataclass, field
 
-import networkx as nx
+import networkx as nx  # type: ignore[import-untyped]
 
 from .canonical import is_symmetric
 from .functions import FUNCTIONS
@@ -275,7 +275,7 @@ class _Renderer:
     def full(self, node: Expr) -> MNode:
         return self.render(node, False)[0]
 
-    def _render(self, node: Expr, bcast: bool) -> tuple[MNode, bool]:
+    def _render(self, node: Expr, bcast: bool) -> tuple[MNode, frozenset[int]]:
         rank = len(node.dims)
         if node.key in self.names:
             name = self.names[node.key]
@@ -839,7 +839,7 @@ def _paren(text: str) -> str:
     return r"\left(" + text + r"\right)"
 
 
-def _tex(node: MNode) -> tuple[str, int]:
+def _tex(node: MNode) -> tuple[str, float]:
     cached = node.__dict__.get("_tex")
     if cached is None:
         cached = _tex_uncached(node)
@@ -847,7 +847,7 @@ def _tex(node: MNode) -> tuple[str, int]:
     return cached
 
 
-def _tex_uncached(node: MNode) -> tuple[str, int]:
+def _tex_uncached(node: MNode) -> tuple[str, float]:
     if isinstance(node, (Leaf, Raw)):
         return node.latex, ATOM
     if isinstance(node, Num):
@@ -907,12 +907,12 @@ def _tex_uncached(node: MNode) -> tuple[str, int]:
     raise AssertionError(node)  # pragma: no cover
 
 
-def _texwrap(text_prec: tuple[str, int], need: int) -> str:
+def _texwrap(text_prec: tuple[str, float], need: float) -> str:
     text, prec = text_prec
     return text if prec >= need else _paren(text)
 
 
-def _tex_call(node: Call) -> tuple[str, int]:
+def _tex_call(node: Call) -> tuple[str, float]:
     arg = node.args[0]
     inner = _tex(arg)[0]
     if node.fn == "trace":
