@@ -96,8 +96,10 @@ def make_product(
             return zero(tuple(ldims[label] for label in out))
         if isinstance(factor, Size) and factor.dim == "1":
             continue
+        # Constants, and products carrying a delta, are always inlined: the delta must
+        # meet the contraction that eliminates it, even in a shared (kept) product.
         if isinstance(factor, Product) and (
-            not factor.factors or (inline and factor.key not in keep)
+            not factor.factors or _has_delta(factor) or (inline and factor.key not in keep)
         ):
             mapping = dict(zip(factor.out, labels, strict=True))
             for label in factor.summed:

@@ -52,16 +52,29 @@ def test_nodes_are_immutable_and_hashable():
 # -- delta elimination ------------------------------------------------------------------
 
 
+def _deltas_of(factor, labels):
+    """The deltas a factor contributes, as pairs of the enclosing product's labels."""
+    if isinstance(factor, Delta):
+        return [tuple(labels)]
+    if isinstance(factor, Product):  # an opaque product factor: look one level inside
+        outer = dict(zip(factor.out, labels))
+        return [
+            tuple(outer.get(x) for x in inner)
+            for f, inner in factor.factors
+            if isinstance(f, Delta)
+        ]
+    return []
+
+
 def _contractible_deltas(expr):
-    """Deltas in a product with a summed index (these simplification must remove)."""
+    """Deltas on a summed index or traced (these simplification must remove)."""
     bad = []
     for node in topological(expr):
         if isinstance(node, Product):
             for factor, labels in node.factors:
-                if isinstance(factor, Delta) and not all(x in node.out for x in labels):
-                    bad.append((node, labels))
-                if isinstance(factor, Delta) and labels[0] == labels[1]:
-                    bad.append((node, labels))
+                for a, b in _deltas_of(factor, labels):
+                    if a == b or a not in node.out or b not in node.out:
+                        bad.append((node, (a, b)))
     return bad
 
 
@@ -186,3 +199,15 @@ def test_simplify_is_idempotent_and_records():
         out = simplify(raw)
     assert out is X @ W
     assert log and log[0][1] is raw and log[0][2] is out
+
+
+def test_no_contractible_delta_inside_shared_seed():
+    """The identity seed of diff is shared by several terms; its deltas still contract."""
+    A, u, v = ed.symbols("A[n,n] u[n] v[m]")
+    for expr, wrt in [
+        (ed.einsum("ab,a->ab", A.T @ A, u), "A"),
+        (ed.tanh(A @ A) * ed.exp(A), "A"),
+        (ed.outer(ed.tanh(A @ u), v) * 2.0, "u"),
+    ]:
+        assert _contractible_deltas(ed.diff(expr, wrt)) == []
+        assert _contractible_deltas(ed.hessian(ed.sum(expr), wrt)) == []
