@@ -180,8 +180,6 @@ def transpose(node: MNode) -> MNode:
         return Call(2, "outer", (node.args[1], node.args[0]))
     if isinstance(node, Call) and node.fn in _ELEMENTWISE_FNS:
         return Call(2, node.fn, (transpose(node.args[0]),), node.param)
-    if isinstance(node, Call) and node.fn == "inv":
-        return Transpose(2, node)
     return Transpose(2, node)
 
 
