@@ -105,7 +105,8 @@ def check_derivative(
     """Compare ``expr``'s derivatives in ``wrt`` with central differences; raise on mismatch.
 
     ``values`` overrides the random values for some symbols (e.g. positive ones for
-    ``log``).  Returns ``{"forward": (symbolic, numeric), "reverse": ..., "full": ...}``.
+    ``log``); without ``sizes``, the dims they fix take their sizes from them.
+    Returns ``{"forward": (symbolic, numeric), "reverse": ..., "full": ...}``.
     """
     x = resolve_wrt(expr, wrt)
     rng = np.random.default_rng(seed)
