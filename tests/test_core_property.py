@@ -3,7 +3,7 @@
 Trees mix einsum products (matmul, contractions, traces, outer products), sums with
 broadcasting (size-1 axes, vectors), transposes, reductions and smooth elementwise
 functions (tanh, sin, cos, sigmoid, exp of a bounded argument) so that random normal
-values never leave a function's domain.
+values never leave a function's domain; one square leaf is a symmetric symbol.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ LEAVES = {
     ("m",): (ed.symbols("v[m]"),),
     ("n", "m"): ed.symbols("X[n,m] Y[n,m]"),
     ("m", "n"): (ed.symbols("Z[m,n]"),),
-    ("n", "n"): ed.symbols("A[n,n] B[n,n]"),
+    ("n", "n"): (*ed.symbols("A[n,n] B[n,n]"), ed.symbols("S[n,n]:sym")),
     ("n", "1"): (ed.symbols("b[n,1]"),),
 }
 SHAPES = [(), ("n",), ("m",), ("n", "m"), ("m", "n"), ("n", "n")]
