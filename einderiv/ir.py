@@ -237,6 +237,18 @@ class Expr:
 
         return to_einsum(self)
 
+    def to_kronecker(self, y: str = "Y", x: str = "X") -> str | None:
+        """Vec/Kronecker form of a 4-D matrix-by-matrix derivative (column-major vec), or None.
+
+        >>> import einderiv as ed
+        >>> X, W = ed.symbols("X[p,q] W[q,r]")
+        >>> ed.diff(X @ W, X).to_kronecker()
+        'vec(dY) = (W.T ⊗ I) vec(dX)  [column-major vec]'
+        """
+        from .indexform import to_kronecker
+
+        return to_kronecker(self, y=y, x=x)
+
     def __repr__(self) -> str:
         from .indexform import short_repr
 
