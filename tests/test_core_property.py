@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import einderiv as ed
-from einderiv.testing import check_derivative
+from einderiv.testing import check_derivative, random_values
 
 LEAVES = {
     (): ed.symbols("c d"),
@@ -126,10 +126,7 @@ def test_random_trees_vjp_equals_contracted_jacobian(problem):
     expr, wrt, seed = problem
     rng = np.random.default_rng(seed)
     sizes = {"n": 3, "m": 4}
-    values = {
-        name: rng.normal(size=tuple(1 if d == "1" else sizes[d] for d in sym.dims))
-        for name, sym in expr.symbols().items()
-    }
+    values = random_values(expr, sizes, rng)  # symmetric symbols get symmetric values
     g = rng.normal(size=tuple(sizes[d] for d in expr.dims))
     cot = ed.ir.Symbol.make("g_cot", expr.dims)
     pulled = ed.vjp(expr, wrt, cot).evaluate({**values, "g_cot": g}, sizes=sizes)
