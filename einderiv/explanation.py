@@ -337,20 +337,18 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
             *index_reason(shown, name).splitlines(),
             "",
         ]
-    if len(result.dims) == 4:
-        try:
-            from .indexform import to_kronecker  # type: ignore[attr-defined]
-
-            kron = to_kronecker(result)
-            if kron:
-                out += [
-                    "Under the column-major vec convention (Magnus–Neudecker):",
-                    "",
-                    f"$${kron}$$",
-                    "",
-                ]
-        except (ImportError, AttributeError):
-            pass
+    if len(result.dims) == 4 and len(f.dims) == 2 and len(x.dims) == 2:
+        kron = result.to_kronecker(y="f", x=x.name)
+        if kron:
+            out += [
+                "Under the column-major vec convention (Magnus–Neudecker), the same tensor is "
+                "one matrix acting on vec(d" + x.name + "):",
+                "",
+                "```text",
+                kron,
+                "```",
+                "",
+            ]
     target = f if kind != "hessian" else grad(f, x)
     sizes_text = ", ".join(f"{d}={n}" for d, n in _sizes(target, x).items())
     report = check_derivative(target, x, seed=0, full=kind != "vjp")
