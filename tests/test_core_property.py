@@ -108,7 +108,7 @@ def problems(draw):
 
 
 @settings(
-    max_examples=250,
+    max_examples=600,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -119,7 +119,7 @@ def test_random_trees_match_finite_differences(problem):
     check_derivative(expr, wrt, seed=seed, rtol=1e-5, atol=1e-6)
 
 
-@settings(max_examples=80, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(problems())
 def test_random_trees_vjp_equals_contracted_jacobian(problem):
     """vjp(f, X, g) equals diff(f, X) contracted with g over f's axes."""
