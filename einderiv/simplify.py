@@ -314,9 +314,9 @@ def make_func(name: str, arg: Expr, param: float | None = None) -> Expr:
         if math.isfinite(value):
             return constant(value, arg.dims)
     if isinstance(arg, Func):
-        # log(exp(x)) = x; exp(log(x)) = x where log is defined; (x**a)**b = x**(a*b) for
-        # integer a and b (no sign or branch is lost).
-        if (name, arg.name) in (("log", "exp"), ("exp", "log")):
+        # log(exp(x)) = x for every real x (exp(log(x)) = x only for x > 0: not applied);
+        # (x**a)**b = x**(a*b) for integer a and b (no sign or branch is lost).
+        if name == "log" and arg.name == "exp":
             return arg.arg
         if (
             name == "pow"
