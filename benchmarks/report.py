@@ -129,7 +129,9 @@ def write_report(raw: dict, path: str, available: list[str] | None = None) -> No
     add(f"* Machine: {env['cpu']}, {env['cores']} cores, shared with other jobs "
         f"(load average at the end {', '.join(f'{x:.2f}' for x in env['load'] or [])}).")
     add(f"* float64 on the CPU; {env['threads']} thread(s) for numpy's BLAS, XLA and torch "
-        "(OMP/OPENBLAS/MKL_NUM_THREADS set before numpy is imported).")
+        "(OMP/OPENBLAS/MKL_NUM_THREADS set before numpy is imported, torch.set_num_threads, "
+        f"and the process pinned to {env['threads']} core(s) with sched_setaffinity, since "
+        "XLA's CPU runtime otherwise runs extra threads).")
     add("* Versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + ".")
     if env["missing"]:
         add("* Peers skipped (not installed): "

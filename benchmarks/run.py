@@ -38,6 +38,12 @@ os.environ["XLA_FLAGS"] = (
     + f" intra_op_parallelism_threads={_THREADS}"
 ).strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# XLA's CPU runtime keeps its own thread pool whatever the flags say: pin the whole
+# process to THREADS cores so that every library gets the same compute.
+if hasattr(os, "sched_setaffinity"):
+    _allowed = sorted(os.sched_getaffinity(0))
+    if _THREADS < len(_allowed):
+        os.sched_setaffinity(0, set(_allowed[:_THREADS]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
