@@ -138,8 +138,9 @@ def write_report(raw: dict, path: str, available: list[str] | None = None) -> No
             + "; ".join(f"{k} ({v})" for k, v in env["missing"].items()) + ".")
     add(f"* Date {env['date']}, wall time {env['wall_s']:.0f} s.")
     add("* Method: per problem and size, one warm-up call each, then all implementations timed "
-        "interleaved (round robin, rotating the order), median of the repeats (3–31, by "
-        "budget). einderiv is `ed.compile(expr)` called with the values; jax is "
+        "interleaved (round robin, rotating the order), median of the repeats (3–41 samples, "
+        "by budget; a fast call is timed in batches of ≥ 2 ms per sample). einderiv is "
+        "`ed.compile(expr)` called with the values; jax is "
         "`jax.jit(jax.grad / jax.hessian / vjp)`, torch is `torch.func.grad / hessian / vjp` "
         "(eager), autograd is `grad / hessian / make_vjp`. Every implementation's result is "
         "checked against the hand-written formula before it is timed.")
