@@ -169,7 +169,7 @@ def run_sweep(args: argparse.Namespace, available: list[str]) -> dict[str, Any]:
             following = [s for s in sizes if s > size]
             power = 3 if problem.kind == "hessian" else 2  # row-by-row Hessians: n vjps of n^2
             growth = (following[0] / size) ** power if following else 1.0
-            for peer in available:
+            for peer in available if following else ():
                 if peer in timed and peer not in skipped and (
                     timed[peer]["median"] * growth > SLOW_SKIP_S
                 ):
