@@ -16,7 +16,7 @@ in ``benchmarks/peers.py``).  A :class:`Problem` gives
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,8 +41,7 @@ class Problem:
     fn: Callable[..., Any]
     cotangent: str | None = None  # name of the cotangent array (vjp)
     sizes_full: tuple[int, ...] = (100, 250, 500, 1000, 2000)
-    sizes_quick: tuple[int, ...] = (100, 300)
-    positive: tuple[str, ...] = field(default=())
+    sizes_quick: tuple[int, ...] = (64, 200)
 
     def data(self, size: int, seed: int = 0) -> Values:
         """Random float64 inputs of the problem's shapes at ``size``."""
