@@ -16,7 +16,6 @@ the same Markdown, so generated docs can be checked for staleness.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .derivatives import diff, grad, hessian, resolve_wrt, vjp
@@ -26,33 +25,16 @@ from .ir import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol, top
 from .simplify import make_product
 
 
-def index_to_latex(text: str) -> str:
-    r"""Turn index notation (``Σ_i δ_ac W_ib``) into LaTeX (``\\sum_{i} \\delta_{ac} W_{ib}``)."""
-    text = text.replace("Σ_", "\\sum_").replace("δ", "\\delta").replace("∂", "\\partial ")
-
-    def name_sub(match: re.Match[str]) -> str:
-        name, sub = match.group(1), match.group(2)
-        if not name.startswith("\\"):
-            name = name.replace("_", "\\_")
-        return f"{name}_{{{sub}}}"
-
-    text = re.sub(r"(\\?[A-Za-z][A-Za-z0-9_]*)_([A-Za-z0-9]+)\b", name_sub, text)
-    return text
-
-
 def _index_latex(expr: Expr, lhs: str = "F") -> str:
     """Index form of ``expr`` in LaTeX with ``lhs`` as the tensor's name."""
-    text = to_index(expr)
-    if lhs != "F" and text.startswith("F"):
-        text = lhs + text[1:]
-    return index_to_latex(text)
+    return to_index(expr, latex=True, name=lhs)
 
 
 def _render(expr: Expr, how: str) -> str:
     try:
         return expr.to_numpy() if how == "numpy" else expr.to_latex()
     except Exception:
-        return expr.to_einsum() if how == "numpy" else index_to_latex(to_index(expr))
+        return expr.to_einsum() if how == "numpy" else _index_latex(expr)
 
 
 def _dims_text(sym: Symbol) -> str:
@@ -162,7 +144,7 @@ def _fname(node: Func) -> str:
 def _product_step(node: Product, x: Symbol, depends: set[str]) -> list[str]:
     """The product rule on one einsum term, with deltas substituted and eliminated."""
     lines = [
-        f"**Product rule** on ${index_to_latex(to_index(node))}$ "
+        f"**Product rule** on ${_index_latex(node)}$ "
         f"(one term per factor that depends on {x.name}):"
     ]
     for index, (factor, labels) in enumerate(node.factors):
@@ -181,8 +163,8 @@ def _product_step(node: Product, x: Symbol, depends: set[str]) -> list[str]:
         others = [pair for k, pair in enumerate(node.factors) if k != index]
         raw = Product.make(node.coeff, [*others, *deltas], node.out + new, ldims)
         simplified = make_product(node.coeff, [*others, *deltas], node.out + new, ldims)
-        raw_text = index_to_latex(to_index(raw))
-        done_text = index_to_latex(to_index(simplified))
+        raw_text = _index_latex(raw)
+        done_text = _index_latex(simplified)
         lines.append(f"  - replacing {x.name} by its deltas: ${raw_text}$")
         if raw_text != done_text:
             lines.append(
@@ -268,7 +250,7 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         "",
         "Putting them together and simplifying:",
         "",
-        f"$${index_to_latex(to_index(named(full)))}$$",
+        f"$${_index_latex(named(full))}$$",
         "",
     ]
     meanings = _delta_meaning(full, x, f)
@@ -303,7 +285,7 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
             "",
             "The Hessian is the derivative of the gradient:",
             "",
-            f"$${index_to_latex(to_index(result))}$$",
+            f"$${_index_latex(result, 'H')}$$",
             "",
         ]
         name = "H"

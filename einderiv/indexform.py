@@ -180,40 +180,71 @@ def _index_names(node: Product) -> dict[int, str]:
     for _, labels in node.factors:
         for label in labels:
             if label not in names:
+                if node.ldims[label] == "1":  # a size-1 axis: its only index is 1
+                    names[label] = "1"
+                    continue
                 names[label] = SUM_LETTERS[k] if k < len(SUM_LETTERS) else f"s{k}"
                 k += 1
     return names
 
 
-def _factor_name(node: Expr) -> str:
+def _factor_name(node: Expr, latex: bool = False) -> str:
     if isinstance(node, Symbol):
-        return node.name
+        return node.name.replace("_", "\\_") if latex else node.name
     if isinstance(node, Delta):
-        return "δ"
+        return "\\delta" if latex else "δ"
     if isinstance(node, Size):
         return node.dim
+    if latex:
+        try:
+            from .render import to_latex
+
+            return "\\left(" + to_latex(node) + "\\right)"
+        except Exception:  # pragma: no cover - rendering never blocks the index form
+            pass
     return "(" + short_repr(node) + ")"
 
 
-def _index_term(node: Expr, out_names: list[str]) -> str:
+def _display_order(node: Product, factors):
+    """Factors in reading order.
+
+    Deltas first (as written by hand: δ_ac W_db), then by the first output index a
+    factor carries, so that a chain reads from the row index to the column index.
+    """
+    position = {label: pos for pos, label in enumerate(node.out)}
+
+    def key(item):
+        index, (factor, labels) = item
+        first = min((position[x] for x in labels if x in position), default=len(position))
+        return (not isinstance(factor, Delta), first, index)
+
+    return [pair for _, pair in sorted(enumerate(factors), key=key)]
+
+
+def _index_term(node: Expr, out_names: list[str], latex: bool = False) -> str:
     """One term in index form with its output indices named ``out_names``."""
+    def sub(text: str) -> str:
+        if not text:
+            return ""
+        return f"_{{{text}}}" if latex else f"_{text}"
+
     if not isinstance(node, Product):
-        name = _factor_name(node)
-        return name + ("_" + "".join(out_names) if out_names else "")
+        return _factor_name(node, latex) + sub("".join(out_names))
     names = _index_names(node)
     for pos, label in enumerate(node.out):
         names[label] = out_names[pos]
-    summed = [names[x] for x in node.summed]
+    summed = [names[x] for x in node.summed if names[x] != "1"]
     parts = []
-    # deltas first, as written by hand (δ_ac W_db); otherwise the canonical order
-    ordered = sorted(node.factors, key=lambda f: not isinstance(f[0], Delta))
-    for factor, labels in ordered:
-        sub = "".join(names[x] for x in labels)
+    for factor, labels in _display_order(node, node.factors):
+        text = "".join(names[x] for x in labels)
         if isinstance(factor, Delta):
-            sub = "".join(sorted(sub))
-        parts.append(_factor_name(factor) + (f"_{sub}" if sub else ""))
+            text = "".join(sorted(text))
+        parts.append(_factor_name(factor, latex) + sub(text))
     body = " ".join(parts) if parts else ""
-    prefix = f"Σ_{''.join(summed)} " if summed else ""
+    if summed:
+        prefix = (f"\\sum_{{{''.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ")
+    else:
+        prefix = ""
     coeff = node.coeff
     if not body:
         return _fmt_coeff(coeff)
@@ -224,16 +255,24 @@ def _index_term(node: Expr, out_names: list[str]) -> str:
     return f"{_fmt_coeff(coeff)} {prefix}{body}"
 
 
-def to_index(expr: Expr) -> str:
-    """Index notation: ``F_<output indices> = <terms>`` with deltas and ``Σ`` sums."""
+def to_index(expr: Expr, *, latex: bool = False, name: str = "F") -> str:
+    r"""Index notation: ``F_<output indices> = <terms>`` with deltas and ``Σ`` sums.
+
+    ``latex=True`` writes the same in LaTeX (``\delta_{ac}``, ``\sum_{i}``); ``name``
+    names the tensor on the left.
+    """
     out_names = [OUT_LETTERS[i] if i < len(OUT_LETTERS) else f"o{i}" for i in range(len(expr.dims))]
-    lhs = "F" + ("_" + "".join(out_names) if out_names else "")
+    joined = "".join(out_names)
+    if latex:
+        lhs = name.replace("_", "\\_") + (f"_{{{joined}}}" if joined else "")
+    else:
+        lhs = name + (f"_{joined}" if joined else "")
     if isinstance(expr, Sum):
         if not expr.terms:
             return f"{lhs} = 0"
         body = ""
         for index, term in enumerate(expr.terms):
-            text = _index_term(term, out_names)
+            text = _index_term(term, out_names, latex)
             if index == 0:
                 body = text
             elif text.startswith("-"):
@@ -241,7 +280,7 @@ def to_index(expr: Expr) -> str:
             else:
                 body += " + " + text
         return f"{lhs} = {body}"
-    return f"{lhs} = {_index_term(expr, out_names)}"
+    return f"{lhs} = {_index_term(expr, out_names, latex)}"
 
 
 _REPR_LIMIT = 4000
