@@ -108,7 +108,7 @@ def symbols(spec: str) -> Any:
             raise SymbolError(
                 f"symbol '{name}': ':sym' needs a square matrix with equal dims, got {list(dims)}"
             )
-        found.append(Symbol.make(name, dims, symmetric))
+        found.append(Symbol.make(name, dims, symmetric, declare=True))
         pos = match.end()
     if not found:
         raise SymbolError("symbols() got no names; write e.g. 'W[n,m] x[m]'")

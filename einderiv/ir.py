@@ -303,16 +303,24 @@ class Symbol(Expr):
     symmetric: bool
 
     @classmethod
-    def make(cls, name: str, dims: Dims, symmetric: bool = False) -> Symbol:
-        """Intern the symbol ``name`` with ``dims``."""
+    def make(
+        cls, name: str, dims: Dims, symmetric: bool = False, *, declare: bool = False
+    ) -> Symbol:
+        """Intern the symbol ``name`` with ``dims``.
+
+        ``declare=True`` (what ``ed.symbols`` and ``ed.parse`` do) records the symbol in
+        :data:`DIM_OWNERS` as where to read its dims' sizes; internal helper symbols
+        (tangents, intermediate names) are not recorded.
+        """
         dims = tuple(dims)
-        for axis, dim in enumerate(dims):
-            owners = DIM_OWNERS.setdefault(dim, [])
-            entry = (name, axis, len(dims))
-            if not owners or owners[0] != entry:  # most recently declared first
-                if entry in owners:
-                    owners.remove(entry)
-                owners.insert(0, entry)
+        if declare:
+            for axis, dim in enumerate(dims):
+                owners = DIM_OWNERS.setdefault(dim, [])
+                entry = (name, axis, len(dims))
+                if not owners or owners[0] != entry:  # most recently declared first
+                    if entry in owners:
+                        owners.remove(entry)
+                    owners.insert(0, entry)
         return cls._intern((name, dims, symmetric), dims, (), name=name, symmetric=symmetric)
 
 

@@ -242,7 +242,7 @@ def _declare(shapes: Mapping[str, Any] | str | None) -> dict[str, Symbol]:
                 f"('n', 'm'), got {type(dims).__name__}"
             )
         parsed, symmetric = builders.parse_dims(dims, owner=name)
-        declared[name] = Symbol.make(name, parsed, symmetric)
+        declared[name] = Symbol.make(name, parsed, symmetric, declare=True)
     return declared
 
 
