@@ -31,7 +31,7 @@ import numpy as np
 
 from .derivatives import diff, grad, resolve_wrt, vjp
 from .errors import EinderivError, ParseError, ShapeError, SubscriptError
-from .ir import Expr, Product, Symbol, topological
+from .ir import Delta, Expr, Product, Sum, Symbol, topological
 from .simplify import make_func, make_matfunc, make_product, make_sum
 from .testing import default_sizes, random_values
 
@@ -45,7 +45,10 @@ MISTAKES = (
     "wrong factor",
     "missing term",
     "extra term",
+    "wrong sign in a term",
+    "wrong factor in a term",
     "elementwise vs matrix product",
+    "assumes symmetric",
 )
 
 
@@ -123,15 +126,28 @@ def _ordered_where(where: Mapping[str, str]) -> list[tuple[str, str]]:
     placed: set[str] = set()
     visiting: set[str] = set()
 
+    path: list[str] = []
+
     def place(name: str) -> None:
         if name in placed:
             return
         if name in visiting:
-            raise EinderivError(f"where: '{name}' is defined in terms of itself")
+            cycle = [*path[path.index(name) :], name]
+            raise EinderivError(
+                f"where: the definitions are circular ({' -> '.join(cycle)}); define "
+                f"'{name}' from the expression's symbols or from other intermediates"
+            )
         visiting.add(name)
+        path.append(name)
         for used in sorted(_names_in(str(where[name]))):
-            if used in where and used != name:
+            if used == name:
+                raise EinderivError(
+                    f"where: '{name} = {where[name]}' uses '{name}' itself; an intermediate "
+                    "cannot be defined in terms of itself (give the new value a new name)"
+                )
+            if used in where:
                 place(used)
+        path.pop()
         visiting.discard(name)
         placed.add(name)
         order.append((name, str(where[name])))
@@ -154,6 +170,16 @@ class _Context:
         self.defs: dict[str, Expr] = {}
         self.lines: list[str] = []
         if where:
+            for name in where:
+                if not isinstance(name, str) or not name.isidentifier():
+                    raise EinderivError(
+                        f"where: {name!r} is not a valid name; use identifiers such as 'dz'"
+                    )
+                if name in self.symbols:
+                    raise EinderivError(
+                        f"where: '{name}' is already a symbol of the expression (or the "
+                        "wrt/cotangent name); give the intermediate a new name"
+                    )
             for name, text in _ordered_where(where):
                 if isinstance(text, Expr):
                     self.defs[name] = text
@@ -164,8 +190,20 @@ class _Context:
         self._parse = parse
 
     def parse(self, claim: str) -> Expr:
+        """The claim's last line parsed after the intermediates' definitions.
+
+        A :class:`ParseError` in the claim itself is reported against the claim's own
+        text (line and column), not the program the intermediates are prepended to.
+        """
         program = "\n".join([*self.lines, claim.strip()])
-        return self._parse(program, shapes=self.spec)
+        try:
+            return self._parse(program, shapes=self.spec)
+        except ParseError as err:
+            if err.line is not None and err.line > len(self.lines):
+                err.text = claim.strip()
+                err.line = err.line - len(self.lines)
+                err.args = (err._render(),)
+            raise
 
 
 # -- numeric comparison ---------------------------------------------------------------
@@ -417,39 +455,118 @@ def _unwrap_transpose(tree: ast.AST, index: int) -> None:
 
 def index_reason(expr: Expr, name: str) -> str:
     """Two lines: the index form of ``expr`` and how the matrix order is read off it."""
-    from .indexform import OUT_LETTERS, to_index
+    from .indexform import to_index
 
     text = to_index(expr)
     lhs, _, rhs = text.partition(" = ")
     subs = lhs[2:] if lhs.startswith("F_") else ""
     first = f"{name}_{subs} = {rhs}" if subs else f"{name} = {rhs}"
-    second = ""
-    if isinstance(expr, Product) and len(expr.dims) == 2 and len(expr.factors) == 2:
-        names = {label: OUT_LETTERS[pos] for pos, label in enumerate(expr.out)}
-        operands = [(f, ls) for f, ls in expr.factors if len(ls) == 2 and isinstance(f, Symbol)]
-        summed = expr.summed
-        if len(operands) == 2 and len(summed) == 1:
-            s = summed[0]
-            sname = "i"
-            (fa, la), (fb, lb) = operands
-            if expr.out[0] in lb:
-                (fa, la), (fb, lb) = (fb, lb), (fa, la)
-            pa = "column" if la.index(s) == 1 else "row"
-            pb = "row" if lb.index(s) == 0 else "column"
-            row = names[expr.out[0]]
-            col = names[expr.out[1]]
-            left = fa.name if la.index(s) == 1 else f"{fa.name}.T"
-            right = fb.name if lb.index(s) == 0 else f"{fb.name}.T"
-            second = (
-                f"The result's row index {row} comes from {fa.name} and its column index {col} "
-                f"from {fb.name}; the summed index {sname} is the {pa} index of {fa.name} and the "
-                f"{pb} index of {fb.name}, so it reads {left} @ {right}."
-            )
+    second = _product_reason(expr) if isinstance(expr, Product) else ""
     if not second:
         second = (
-            "Each summed index joins two factors; the surviving indices give the rows and columns."
+            "Each term is read off on its own: an index shared by two factors and absent from "
+            "the result is summed (a matrix product), and the result's indices give its rows "
+            "and columns."
+            if isinstance(expr, Sum)
+            else "Each summed index joins two factors; the surviving indices give the rows "
+            "and columns."
         )
     return first + "\n" + second
+
+
+def _factor_name(factor: Expr) -> str:
+    if isinstance(factor, Symbol):
+        return factor.name
+    return f"({_render(factor)})"
+
+
+def _product_reason(expr: Product) -> str:
+    """How one einsum term reads as matrix algebra, in words; '' when no rule fits."""
+    from .indexform import OUT_LETTERS
+
+    names = {label: OUT_LETTERS[pos] for pos, label in enumerate(expr.out)}
+    factors = [(f, ls) for f, ls in expr.factors if not isinstance(f, Delta)]
+    if len(factors) != len(expr.factors) or not factors:
+        return ""
+    # Factors with the same labels multiply entry by entry: one group, one operand.
+    groups: dict[tuple[int, ...], list[Expr]] = {}
+    for f, ls in factors:
+        groups.setdefault(tuple(ls), []).append(f)
+    operands = [
+        (" * ".join(_factor_name(f) for f in fs) if len(fs) == 1
+         else "(" + " * ".join(_factor_name(f) for f in fs) + ")", ls)
+        for ls, fs in groups.items()
+    ]
+    summed = expr.summed
+    idx = "".join(names[label] for label in expr.out)
+    if len(operands) == 1:
+        (op, ls), hadamard = operands[0], len(groups[operands[0][1]]) > 1
+        if not summed and ls == tuple(expr.out):
+            if hadamard:
+                return (
+                    f"No index is summed and every factor carries the same indices ({idx}), "
+                    "so the factors multiply entry by entry: an elementwise product (*), "
+                    "not a matrix product (@)."
+                )
+            return f"The result is {op} itself, index for index ({op}_{idx})."
+        if not summed and len(ls) == 2 and ls == tuple(reversed(expr.out)):
+            return (
+                f"The indices of {op} appear swapped ({op}_{idx[::-1]} in the result's "
+                f"{idx}), so the result is its transpose, {op}.T."
+            )
+        if len(summed) == 1 and len(ls) == len(expr.out) + 1:
+            axis = ls.index(summed[0])
+            return (
+                f"The summed index i appears in {op} only (its axis {axis}) and not in the "
+                f"result, so it is summed out: {op}.sum(axis={axis})."
+            )
+        return ""
+    if len(operands) == 2 and not summed and len(expr.out) == 2:
+        (oa, la), (ob, lb) = operands
+        if len(la) == 1 and len(lb) == 1:
+            if la[0] != expr.out[0]:
+                (oa, la), (ob, lb) = (ob, lb), (oa, la)
+            return (
+                f"No index is summed: the row index {names[la[0]]} comes only from {oa} and "
+                f"the column index {names[lb[0]]} only from {ob}, so every pair of entries "
+                f"multiplies: the outer product np.outer({oa}, {ob})."
+            )
+        return ""
+    if len(operands) == 2 and len(summed) == 1 and len(expr.out) == 1:
+        (fa, la), (fb, lb) = operands
+        if len(la) == 1:
+            (fa, la), (fb, lb) = (fb, lb), (fa, la)
+        s, a = summed[0], expr.out[0]
+        if len(la) == 2 and lb == (s,) and set(la) == {s, a}:
+            if la.index(a) == 0:
+                return (
+                    f"The result's index {names[a]} is the row index of {fa} and the summed "
+                    f"index i its column index, shared with {fb}, so it reads {fa} @ {fb}."
+                )
+            return (
+                f"The result's index {names[a]} is the column index of {fa} and the summed "
+                f"index i its row index, shared with {fb}, so it reads {fa}.T @ {fb}."
+            )
+        return ""
+    if len(operands) == 2 and len(summed) == 1 and len(expr.out) == 2:
+        (fa, la), (fb, lb) = operands
+        if len(la) != 2 or len(lb) != 2:
+            return ""
+        s = summed[0]
+        if expr.out[0] in lb:
+            (fa, la), (fb, lb) = (fb, lb), (fa, la)
+        if s not in la or s not in lb or expr.out[0] not in la or expr.out[1] not in lb:
+            return ""
+        pa = "column" if la.index(s) == 1 else "row"
+        pb = "row" if lb.index(s) == 0 else "column"
+        left = fa if la.index(s) == 1 else f"{fa}.T"
+        right = fb if lb.index(s) == 0 else f"{fb}.T"
+        return (
+            f"The result's row index {names[expr.out[0]]} comes from {fa} and its column "
+            f"index {names[expr.out[1]]} from {fb}; the summed index i is the {pa} index of "
+            f"{fa} and the {pb} index of {fb}, so it reads {left} @ {right}."
+        )
+    return ""
 
 
 # -- verify ---------------------------------------------------------------------------
@@ -504,7 +621,7 @@ def verify(
             f"verify: the claim must be text or an expression, got {type(claim).__name__}"
         )
     context = _Context(f, extra, all_where)
-    result_name = _result_name(x, cotangent)
+    result_name = _result_name(x, cotangent, set(context.symbols) | set(context.defs))
     named_truth = with_names(truth, context.defs)
     expected_text = _render(named_truth)
     reason = index_reason(named_truth, result_name)
@@ -517,6 +634,7 @@ def verify(
             claimed = context.parse(claim_text or "")
         except ParseError as err:
             if not isinstance(err.__context__, (ShapeError, SubscriptError)):
+                _unknown_name_hint(err, f, context, cotangent)
                 raise
             claimed, shape_problem = None, err.message
     if claimed is None:
@@ -573,20 +691,93 @@ def verify(
     if same or symbolic:
         message = f"Correct: {result_name} = {expected_text}.\nWhy: {reason}"
         return Verdict(True, message, max_error=err, **common)
-    mistakes, fix = _diagnose(
+    mistakes, fix, detail = _diagnose(
         claimed, truth, claim_text, context, sampler, truth_values, claim_values
     )
+    if not mistakes and _holds_if_symmetric(f, claimed, truth):
+        mistakes.append("assumes symmetric")
     explained = "; ".join(_describe(m) for m in mistakes) if mistakes else "it differs numerically"
+    if detail:
+        explained += f": {detail}"
     fix_text = f"\nFix: {fix}" if fix else ""
+    note = _unused_definitions_note(claim_text, context, named_truth) if not mistakes else ""
     message = (
-        f"Wrong: {explained} (max relative difference {err:.3g}).\n"
+        f"Wrong: {explained} (max relative difference {err:.3g}).{note}\n"
         f"Correct: {result_name} = {expected_text}{fix_text}\nWhy: {reason}"
     )
     return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, max_error=err, **common)
 
 
-def _result_name(x: Symbol, cotangent: Any) -> str:
-    return f"d{x.name}" if cotangent is not None else f"∂f/∂{x.name}"
+def _result_name(x: Symbol, cotangent: Any, taken: set[str] = frozenset()) -> str:
+    """``dW`` for a vjp (``∂L/∂W`` when ``dW`` already names something), else ``∂f/∂W``."""
+    if cotangent is None:
+        return f"∂f/∂{x.name}"
+    name = f"d{x.name}"
+    return f"∂L/∂{x.name}" if name in taken else name
+
+
+def _unknown_name_hint(err: ParseError, f: Expr, context: _Context, cotangent: Any) -> None:
+    """Say how to fix an unknown name in a claim: a dim, a missing cotangent, a where."""
+    prefix = "unknown name '"
+    if not err.message.startswith(prefix):
+        return
+    name = err.message[len(prefix) :].split("'", 1)[0]
+    dims = {d for sym in context.symbols.values() for d in sym.dims}
+    if name in dims:
+        hint = (
+            f"'{name}' is a dimension name, not a value: sizes cannot appear in a formula; "
+            f"write mean(...) instead of sum(...) / {name}"
+        )
+    elif cotangent is None and f.dims:
+        hint = (
+            f"the expression is not a scalar (dims {list(f.dims)}), so name the upstream "
+            f"gradient: cotangent='{name}' (CLI: --cotangent {name}), or define '{name}' "
+            f"with where={{'{name}': '...'}} (CLI: --where '{name}=...')"
+        )
+    else:
+        close = f"{err.hint} Or, " if err.hint and err.hint.startswith("did you mean") else ""
+        hint = (
+            f"{close}if '{name}' is an intermediate, define it with where={{'{name}': '...'}} "
+            f"(CLI: --where '{name}=...')"
+        )
+    err.hint = hint
+    err.args = (err._render(),)
+
+
+def _holds_if_symmetric(f: Expr, claimed: Expr, truth: Expr) -> bool:
+    """Whether the claim is right once the square non-symmetric matrices are symmetric."""
+    square = [
+        s for s in f.symbols().values()
+        if len(s.dims) == 2 and s.dims[0] == s.dims[1] and not s.symmetric
+    ]
+    if not square:
+        return False
+    sampler = _Sampler([truth, claimed])
+    for point in sampler.points:
+        for sym in square:
+            if sym.name in point:
+                value = point[sym.name]
+                point[sym.name] = (value + value.T) / 2
+    a, b = sampler.values(claimed), sampler.values(truth)
+    return a is not None and b is not None and _close(a, b)[0]
+
+
+def _unused_definitions_note(claim_text: str | None, context: _Context, named: Expr) -> str:
+    """A hint when the claim uses an intermediate that the correct result does not."""
+    if not claim_text:
+        return ""
+    used = _names_in(claim_text) & set(context.defs)
+    present = set(named.symbols())
+    missing = sorted(used - present)
+    if not missing:
+        return ""
+    shown = "; ".join(
+        line for line in context.lines if line.split("=", 1)[0].strip() in missing
+    ) or ", ".join(missing)
+    return (
+        f"\nNote: the correct result does not contain your {shown}; check that definition "
+        "(a claim built on a wrong intermediate is wrong even if its last line is right)"
+    )
 
 
 def _shape(dims: tuple[str, ...]) -> str:
@@ -629,7 +820,7 @@ def _last_expression(lines: list[str]) -> str | None:
     try:
         tree = ast.parse(last)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        return last  # parsing it again reports the syntax error with a caret
     if tree.body and isinstance(tree.body[0], ast.Assign):
         return ast.unparse(tree.body[0].value)
     return last
@@ -647,6 +838,12 @@ _DESCRIPTIONS = {
     "elementwise vs matrix product": (
         "an elementwise product (*) and a matrix product (@) are mixed up"
     ),
+    "assumes symmetric": (
+        "the claim holds only for symmetric matrices, and the expression does not declare "
+        "its square matrices symmetric (declare one as A[n,n]:sym if it is)"
+    ),
+    "wrong sign in a term": "one term has the wrong sign",
+    "wrong factor in a term": "one term is off by a constant factor",
 }
 
 
@@ -674,8 +871,10 @@ def _single_edit_fixes(claim_text, context, truth, sampler, truth_values) -> lis
 
 
 def _diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_values):
+    """``(mistakes, fix, detail)``: the named mistakes, a one-edit fix, the term at fault."""
     mistakes: list[str] = []
     fix = None
+    detail = ""
     if len(truth.dims) == 2 and truth.dims[0] == truth.dims[1]:
         if _close([v.T for v in claim_values], truth_values)[0]:
             mistakes.append("transposed")
@@ -691,8 +890,6 @@ def _diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_
             mistakes.append(kind)
         fix = fix or text
     # Missing or extra terms.
-    from .ir import Sum
-
     if not mistakes and isinstance(truth, Sum):
         for term in truth.terms:
             term_values = sampler.values(term)
@@ -701,11 +898,23 @@ def _diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_
             rest = [t - c for t, c in zip(truth_values, claim_values, strict=True)]
             if _close(rest, term_values)[0]:
                 mistakes.append("missing term")
+                detail = _render(term)
                 break
             if _close(
                 claim_values, [t + d for t, d in zip(truth_values, term_values, strict=True)]
             )[0]:
                 mistakes.append("extra term")
+                break
+            # claim = truth + c * term: that term has the wrong sign (c = -2) or factor.
+            c = _ratio(
+                [cv - t for cv, t in zip(claim_values, truth_values, strict=True)], term_values
+            )
+            if c is not None and abs(c) > 1e-9:
+                mistakes.append("wrong sign in a term" if abs(c + 2) < 1e-9 else
+                                "wrong factor in a term")
+                detail = _render(term)
+                if abs(c + 2) >= 1e-9:
+                    detail += f" (the claim has {1 + c:.3g} times it)"
                 break
     if not mistakes and isinstance(claimed, Sum):
         for term in claimed.terms:
@@ -715,5 +924,6 @@ def _diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_
             rest = [c - t for c, t in zip(claim_values, term_values, strict=True)]
             if _close(rest, truth_values)[0]:
                 mistakes.append("extra term")
+                detail = _render(term)
                 break
-    return mistakes, fix
+    return mistakes, fix, detail
