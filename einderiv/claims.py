@@ -462,6 +462,8 @@ def index_reason(expr: Expr, name: str) -> str:
     subs = lhs[2:] if lhs.startswith("F_") else ""
     first = f"{name}_{subs} = {rhs}" if subs else f"{name} = {rhs}"
     second = _product_reason(expr) if isinstance(expr, Product) else ""
+    if isinstance(expr, Symbol) and expr.dims:
+        second = f"The result is {expr.name} itself, index for index."
     if not second:
         second = (
             "Each term is read off on its own: an index shared by two factors and absent from "

@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from .errors import DerivativeError
@@ -62,10 +63,12 @@ def resolve_wrt(f: Expr, wrt: Any) -> Symbol:
         if wrt in table:
             return table[wrt]
         known = ", ".join(sorted(table)) or "none"
+        close = difflib.get_close_matches(wrt, list(table), n=1)
+        guess = f"did you mean '{close[0]}'? " if close else ""
         raise DerivativeError(
             f"cannot differentiate with respect to '{wrt}': the expression has no symbol of "
-            f"that name (its symbols: {known}); pass a symbol to differentiate something "
-            "the expression does not depend on"
+            f"that name (its symbols: {known}); {guess}To differentiate with respect to a "
+            "symbol the expression does not use (the result is zero), pass the symbol itself"
         )
     raise DerivativeError(f"wrt must be a symbol or a symbol's name, got {type(wrt).__name__}")
 
