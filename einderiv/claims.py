@@ -477,9 +477,34 @@ def index_reason(expr: Expr, name: str) -> str:
 
 
 def _factor_name(factor: Expr) -> str:
+    """A factor's matrix form, in parentheses unless it is a name or a single call."""
     if isinstance(factor, Symbol):
         return factor.name
-    return f"({_render(factor)})"
+    text = _render(factor)
+    head = text.split("(", 1)[0]
+    if head and head.replace(".", "").replace("_", "").isalnum() and text.endswith(")"):
+        depth = 0
+        for pos, char in enumerate(text):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth == 0 and char == ")":
+                if pos == len(text) - 1:
+                    return text
+                break
+    return f"({text})"
+
+
+def _bare(text: str) -> str:
+    """``text`` without the parentheses :func:`_factor_name` put around it."""
+    return text[1:-1] if text.startswith("(") and _factor_name_wrapped(text) else text
+
+
+def _factor_name_wrapped(text: str) -> bool:
+    depth = 0
+    for pos, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return pos == len(text) - 1
+    return False
 
 
 def _product_reason(expr: Product) -> str:
@@ -531,7 +556,7 @@ def _product_reason(expr: Product) -> str:
             return (
                 f"No index is summed: the row index {names[la[0]]} comes only from {oa} and "
                 f"the column index {names[lb[0]]} only from {ob}, so every pair of entries "
-                f"multiplies: the outer product np.outer({oa}, {ob})."
+                f"multiplies: the outer product np.outer({_bare(oa)}, {_bare(ob)})."
             )
         return ""
     if len(operands) == 2 and len(summed) == 1 and len(expr.out) == 1:

@@ -207,7 +207,7 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         for name, definition in names.items():
             others = {k: v for k, v in names.items() if k != name}
             shown = with_names(definition, others) if others else definition
-            note = " (the gradient arriving at z)" if name.startswith("d") else ""
+            note = f" (the gradient arriving at {name[1:]})" if name.startswith("d") else ""
             out.append(f"- `{name} = {_render(shown, 'numpy')}`{note}")
         out.append("")
     if isinstance(f, Func) and names:
@@ -293,6 +293,7 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         result = full
         name = "F"
     shown = named(result)
+    name_latex = "\\mathrm{" + name.replace("_", "\\_") + "}"
     out += [
         "## Matrix form",
         "",
@@ -300,7 +301,7 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         f"{name} = {_render(shown, 'numpy')}",
         "```",
         "",
-        f"$${_render(shown, 'latex')}$$",
+        f"$${name_latex} = {_render(shown, 'latex')}$$",
         "",
     ]
     if names and shown != result:
@@ -312,13 +313,9 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
             "```",
             "",
         ]
-    if len(result.dims) == 2:
-        out += [
-            "How the order is read off the indices:",
-            "",
-            *index_reason(shown, name).splitlines(),
-            "",
-        ]
+    if len(result.dims) in (1, 2):
+        formula, _, reading = index_reason(shown, name).partition("\n")
+        out += [f"Reading the order off the indices, `{formula}`. {reading}", ""]
     if len(result.dims) == 4 and len(f.dims) == 2 and len(x.dims) == 2:
         kron = result.to_kronecker(y="f", x=x.name)
         if kron:
