@@ -1,7 +1,8 @@
 """Code generation: a readable Python function with named temporaries for shared parts.
 
 Contract: :func:`codegen` returns the source of one Python function (``def f(A, x):``,
-arguments are the expression's symbols in sorted order, so ``f(**values)`` works) that
+arguments are the expression's symbols, and any declared symbol whose shape gives a dim's
+size (``y.shape[0]``), in sorted order, so ``f(**values)`` works) that
 computes the same array as ``evaluate``.  Every subexpression that the DAG uses more
 than once (and that is more than a name) is computed once into a temporary ``t0, t1,
 ...``; each line is the matrix form of :mod:`einderiv.render`.  ``module`` picks the
@@ -22,6 +23,7 @@ def pullback(W, g):
 
 from __future__ import annotations
 
+import ast
 import re
 
 from .ir import Delta, Expr, Product, Size, Symbol, constant_value, topological
@@ -68,6 +70,17 @@ def _translate(text: str, prefix: str) -> str:
     return text
 
 
+def _size_owners(lines: list[str], temps, prefix: str) -> set[str]:
+    """Names the body reads besides temporaries and the array module.
+
+    These are the declared symbols whose shapes give a dim's size: ``y.shape[0]`` in
+    ``grad(sum(y), y)``, which has no ``y``.
+    """
+    body = ast.parse("\n".join(line.strip() for line in lines))
+    loaded = {n.id for n in ast.walk(body) if isinstance(n, ast.Name)}
+    return loaded - set(temps) - {prefix.split(".")[0], "jnp", "torch", "np"}
+
+
 def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     """Python source of ``def name(<symbols>)`` computing ``expr`` with shared temporaries.
 
@@ -105,5 +118,5 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
             lines.append(f"    {temp} = {_translate(text, prefix)}")
         result = to_text(matrix_form(expr, dict(names), root=expr))
     lines.append(f"    return {_translate(result, prefix)}")
-    args = ", ".join(sorted(expr.symbols()))
+    args = ", ".join(sorted(set(expr.symbols()) | _size_owners(lines, names.values(), prefix)))
     return f"{header}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"
