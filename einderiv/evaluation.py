@@ -143,7 +143,12 @@ class Compiled:
             if isinstance(node, Product)
         }
         self._contractions: dict[tuple, list[Callable | None]] = {}
-        self.dims_needed = sorted({d for node in self.nodes for d in node.dims})
+        # a Size node is a scalar but needs its dim's size (``sum(B + b, axis=1)`` w.r.t.
+        # ``b`` is ``m * g`` with no symbol carrying m)
+        self.dims_needed = sorted(
+            {d for node in self.nodes for d in node.dims}
+            | {node.dim for node in self.nodes if isinstance(node, Size)}
+        )
         self._dense_deltas = {
             self.index_of[child.key]
             for node in self.nodes
