@@ -31,6 +31,7 @@ Output is deterministic: the same input always renders the same string.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -837,6 +838,14 @@ def _paren(text: str) -> str:
     return r"\left(" + text + r"\right)"
 
 
+_ENDS_WITH_SUPERSCRIPT = re.compile(r"\^(\\top|\{[^{}]*\})$")
+
+
+def _sup_base(text: str) -> str:
+    r"""``text`` ready for a superscript: ``{B^\top}^{2}``, as TeX rejects ``B^\top^{2}``."""
+    return "{" + text + "}" if _ENDS_WITH_SUPERSCRIPT.search(text) else text
+
+
 def _tex(node: MNode) -> tuple[str, float]:
     cached = node.__dict__.get("_tex")
     if cached is None:
@@ -854,12 +863,12 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
         text, prec = _tex(node.arg)
         if text.endswith("^{-1}"):
             return text[: -len("^{-1}")] + r"^{-\top}", ATOM
-        base = text if prec >= ATOM else _paren(text)
+        base = _sup_base(text) if prec >= ATOM else _paren(text)
         return base + r"^\top", ATOM
     if isinstance(node, MatMul):
         parts = [_texwrap(_tex(i), CHAIN) for i in node.items]
         if len(parts) > 1 and node.items[0].rank == 1:  # a leading vector is a row
-            parts[0] = _texwrap(_tex(node.items[0]), ATOM) + r"^\top"
+            parts[0] = _sup_base(_texwrap(_tex(node.items[0]), ATOM)) + r"^\top"
         return " ".join(parts), MUL
     if isinstance(node, Mul):
         if len(node.items) == 2 and isinstance(node.items[0], Expand) and node.rank == 2:
@@ -894,12 +903,12 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
             return r"\mathbf{1}^\top " + arg + r" \mathbf{1}", MUL
         if node.axis == 1:
             return arg + r" \mathbf{1}", MUL
-        return _texwrap(_tex(node.arg), ATOM) + r"^\top \mathbf{1}", MUL
+        return _sup_base(_texwrap(_tex(node.arg), ATOM)) + r"^\top \mathbf{1}", MUL
     if isinstance(node, Expand):
         arg = _texwrap(_tex(node.arg), POW)
         if node.axis == 0:
             return arg + r" \mathbf{1}^\top", MUL
-        return r"\mathbf{1} " + _texwrap(_tex(node.arg), ATOM) + r"^\top", MUL
+        return r"\mathbf{1} " + _sup_base(_texwrap(_tex(node.arg), ATOM)) + r"^\top", MUL
     if isinstance(node, Call):
         return _tex_call(node)
     raise AssertionError(node)  # pragma: no cover
@@ -920,12 +929,12 @@ def _tex_call(node: Call) -> tuple[str, float]:
     if node.fn == "logdet":
         return r"\log\det" + _paren(inner), ATOM
     if node.fn == "inv":
-        return _texwrap(_tex(arg), ATOM) + "^{-1}", ATOM
+        return _sup_base(_texwrap(_tex(arg), ATOM)) + "^{-1}", ATOM
     if node.fn in ("diag", "diagonal"):
         return r"\mathrm{diag}" + _paren(inner), ATOM
     if node.fn == "outer":
         a = _texwrap(_tex(node.args[0]), POW)
-        b = _texwrap(_tex(node.args[1]), ATOM)
+        b = _sup_base(_texwrap(_tex(node.args[1]), ATOM))
         return f"{a} {b}^\\top", MUL
     if node.fn == "logsumexp":
         return r"\log\sum\exp" + _paren(inner), ATOM
@@ -936,7 +945,7 @@ def _tex_call(node: Call) -> tuple[str, float]:
             return r"\frac{1}{" + inner + "}", ATOM
         if p == 0.5:
             return r"\sqrt{" + inner + "}", ATOM
-        return _texwrap(_tex(arg), ATOM) + "^{" + _num(p) + "}", POW
+        return _sup_base(_texwrap(_tex(arg), ATOM)) + "^{" + _num(p) + "}", POW
     if node.fn == "sqrt":
         return r"\sqrt{" + inner + "}", ATOM
     return _LATEX_FUNCS.get(node.fn, r"\mathrm{" + node.fn + "}") + _paren(inner), ATOM
