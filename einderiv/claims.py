@@ -185,7 +185,17 @@ class _Context:
                     self.defs[name] = text
                     continue
                 program = "\n".join([*self.lines, f"{name} = {text}", name])
-                self.defs[name] = parse(program, shapes=self.spec)
+                try:
+                    self.defs[name] = parse(program, shapes=self.spec)
+                except ParseError as err:
+                    if err.message.startswith("unknown name '"):
+                        unknown = err.message.split("'")[1]
+                        err.hint = (
+                            f"{err.hint}; or, if '{unknown}' is another intermediate, define it "
+                            f"in where too (CLI: --where '{unknown}=...')"
+                        )
+                        err.args = (err._render(),)
+                    raise
                 self.lines.append(f"{name} = {text}")
         self._parse = parse
 
@@ -256,8 +266,9 @@ def _close(a: list[np.ndarray], b: list[np.ndarray], rtol: float = 1e-7) -> tupl
     for x, y in zip(a, b, strict=True):
         if x.shape != y.shape:
             return False, float("inf")
-        scale = max(float(np.max(np.abs(y))) if y.size else 0.0, 1e-12)
-        err = float(np.max(np.abs(x - y))) if x.size else 0.0
+        with np.errstate(all="ignore"):
+            scale = max(float(np.max(np.abs(y))) if y.size else 0.0, 1e-12)
+            err = float(np.max(np.abs(x - y))) if x.size else 0.0
         if not np.all(np.isfinite(x)) or err > rtol * scale + 1e-12:
             ok = False
         worst = max(worst, err / scale)
@@ -635,6 +646,11 @@ def verify(
         extra.append(Symbol.make(cotangent, f.dims))
     elif isinstance(cotangent, Symbol):
         extra.append(cotangent)
+    if where is not None and not isinstance(where, Mapping):
+        raise EinderivError(
+            f"verify: where must be a dict of intermediates such as {{'dz': 'da * (1 - a**2)'}}, "
+            f"got {type(where).__name__}"
+        )
     all_where: dict[str, Any] = dict(where or {})
     claim_text: str | None = None
     if isinstance(claim, str):

@@ -64,11 +64,11 @@ def resolve_wrt(f: Expr, wrt: Any) -> Symbol:
             return table[wrt]
         known = ", ".join(sorted(table)) or "none"
         close = difflib.get_close_matches(wrt, list(table), n=1)
-        guess = f"did you mean '{close[0]}'? " if close else ""
+        guess = f"; did you mean '{close[0]}'?" if close else ""
         raise DerivativeError(
             f"cannot differentiate with respect to '{wrt}': the expression has no symbol of "
-            f"that name (its symbols: {known}); {guess}To differentiate with respect to a "
-            "symbol the expression does not use (the result is zero), pass the symbol itself"
+            f"that name (its symbols: {known}){guess} (to differentiate with respect to a "
+            "symbol the expression does not use, which gives zero, pass the symbol itself)"
         )
     raise DerivativeError(f"wrt must be a symbol or a symbol's name, got {type(wrt).__name__}")
 
