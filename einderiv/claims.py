@@ -415,7 +415,7 @@ def _mutations(claim_line: str) -> list[tuple[str, str]]:
             target = [n for n in ast.walk(as_mat)][index]
             target.op = ast.MatMult()
             emit("elementwise vs matrix product", as_mat)
-        if isinstance(node, ast.Name) and id(node) not in transposed_names:
+        if isinstance(node, (ast.Name, ast.Call)) and id(node) not in transposed_names:
             toggled = copy.deepcopy(tree)
             _wrap_transpose(toggled, index)
             emit("missing transpose", toggled)
@@ -687,8 +687,9 @@ def verify(
         mistakes = ["shape mismatch", *[kind for kind, _ in fixes if kind != "shape mismatch"]]
         fix = fixes[0][1] if fixes else None
         fix_text = f"\nFix: {fix}" if fix else ""
+        note = _vector_t_note(claim_text, context)
         message = (
-            f"Wrong: the claim's shapes do not fit ({shape_problem}).\n"
+            f"Wrong: the claim's shapes do not fit ({shape_problem}).{note}\n"
             f"Correct: {result_name} = {expected_text}{fix_text}\nWhy: {reason}"
         )
         return Verdict(
@@ -720,7 +721,8 @@ def verify(
         fix_text = f"\nFix: {fix}" if fix else ""
         message = (
             f"Wrong: the claim has shape {_shape(claimed.dims)} but {result_name} must have shape "
-            f"{_shape(truth.dims)}{hint}.\nCorrect: {result_name} = {expected_text}{fix_text}\n"
+            f"{_shape(truth.dims)}{hint}.{_vector_t_note(claim_text, context)}\n"
+            f"Correct: {result_name} = {expected_text}{fix_text}\n"
             f"Why: {reason}"
         )
         return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, **common)
@@ -767,9 +769,14 @@ def _unknown_name_hint(err: ParseError, f: Expr, context: _Context, cotangent: A
     name = err.message[len(prefix) :].split("'", 1)[0]
     dims = {d for sym in context.symbols.values() for d in sym.dims}
     if name in dims:
+        owner, axis = next(
+            (sym.name, sym.dims.index(name))
+            for _, sym in sorted(context.symbols.items())
+            if name in sym.dims
+        )
         hint = (
-            f"'{name}' is a dimension name, not a value: sizes cannot appear in a formula; "
-            f"write mean(...) instead of sum(...) / {name}"
+            f"'{name}' is a dimension name, not a value; for its size write "
+            f"{owner}.shape[{axis}], or use mean(...) instead of sum(...) / {name}"
         )
     elif cotangent is None and f.dims:
         hint = (
@@ -785,6 +792,31 @@ def _unknown_name_hint(err: ParseError, f: Expr, context: _Context, cotangent: A
         )
     err.hint = hint
     err.args = (err._render(),)
+
+
+def _vector_t_note(claim_text: str | None, context: _Context) -> str:
+    """A note when the claim transposes a 1-D vector, which numpy leaves unchanged."""
+    if not claim_text:
+        return ""
+    try:
+        tree = ast.parse(claim_text.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "T"
+            and isinstance(node.value, ast.Name)
+        ):
+            name = node.value.id
+            known = context.symbols.get(name) or context.defs.get(name)
+            if known is not None and len(known.dims) == 1:
+                return (
+                    f"\nNote: {name} is a 1-D vector, and {name}.T is the same vector (numpy "
+                    "vectors have no row/column orientation); an outer product u v^T is "
+                    f"np.outer(u, v)"
+                )
+    return ""
 
 
 def _holds_if_symmetric(f: Expr, claimed: Expr, truth: Expr) -> bool:
