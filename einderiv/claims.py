@@ -410,6 +410,16 @@ def _mutations(claim_line: str) -> list[tuple[str, str]]:
             target = [n for n in ast.walk(as_mul)][index]
             target.op = ast.Mult()
             emit("elementwise vs matrix product", as_mul)
+        if (
+            isinstance(node, ast.Call)
+            and len(node.args) == 2
+            and not node.keywords
+            and ast.unparse(node.func).split(".")[-1] in ("outer", "matmul", "dot")
+        ):
+            swapped_args = copy.deepcopy(tree)
+            target = [n for n in ast.walk(swapped_args)][index]
+            target.args = [target.args[1], target.args[0]]
+            emit("wrong order", swapped_args)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
             as_mat = copy.deepcopy(tree)
             target = [n for n in ast.walk(as_mat)][index]
