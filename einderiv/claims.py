@@ -485,6 +485,8 @@ def index_reason(expr: Expr, name: str) -> str:
     second = _product_reason(expr) if isinstance(expr, Product) else ""
     if isinstance(expr, Symbol) and expr.dims:
         second = f"The result is {expr.name} itself, index for index."
+    if not second and isinstance(expr, Sum):
+        second = _sum_reason(expr)
     if not second:
         second = (
             "Each term is read off on its own: an index shared by two factors and absent from "
@@ -495,6 +497,22 @@ def index_reason(expr: Expr, name: str) -> str:
             "and columns."
         )
     return first + "\n" + second
+
+
+def _sum_reason(expr: Sum) -> str:
+    """Each term of a short sum with its index form and the matrix form it reads as."""
+    from .indexform import to_index
+
+    if len(expr.terms) > 4:
+        return ""
+    parts = []
+    for term in expr.terms:
+        index = to_index(term).partition(" = ")[2]
+        matrix = _render(term)
+        if len(index) > 60 or len(matrix) > 60:
+            return ""
+        parts.append(f"{index} is {matrix}")
+    return "Each term is read off on its own: " + "; ".join(parts) + "."
 
 
 def _factor_name(factor: Expr) -> str:

@@ -104,11 +104,22 @@ def _rule_steps(f: Expr, x: Symbol, named=lambda e: e) -> list[str]:
             continue
         if isinstance(node, Func):
             deriv = named(derivative_of(node))
-            note = f", f = {_fname(node)}(z)" if named(node) != node else ""
+            arg = named(node.arg)
+            here = f", here E = {arg.name}" if isinstance(arg, Symbol) and arg != node.arg else ""
+            if node.name == "pow":
+                p = f"{node.param:g}"
+                steps.append(
+                    f"**Chain rule** through the power `**{p}`: $\\partial\\, (E^{{{p}}})_I "
+                    f"= g'(E)_I\\, \\partial E_I$ with $g'(E) = {_render(deriv, 'latex')}$ "
+                    f"(elementwise{here})."
+                )
+                continue
+            name = f"\\operatorname{{{node.name}}}"
+            note = here
             steps.append(
-                f"**Chain rule** through `{_fname(node)}`: $\\partial\\, {_fname(node)}(E)_I = "
-                f"{_fname(node)}'(E)_I\\, \\partial E_I$ with "
-                f"${_fname(node)}'(E) = {_render(deriv, 'latex')}$ (elementwise{note})."
+                f"**Chain rule** through `{node.name}`: $\\partial\\, {name}(E)_I = "
+                f"{name}'(E)_I\\, \\partial E_I$ with "
+                f"${name}'(E) = {_render(deriv, 'latex')}$ (elementwise{note})."
             )
         elif isinstance(node, Sum):
             kept = [t for t in node.terms if t.key in depends]
@@ -135,10 +146,6 @@ def _rule_steps(f: Expr, x: Symbol, named=lambda e: e) -> list[str]:
             )
     steps.append(f"**Leaf rule**: {leaf}.")
     return steps
-
-
-def _fname(node: Func) -> str:
-    return "pow" if node.name == "pow" else node.name
 
 
 def _product_step(node: Product, x: Symbol, depends: set[str]) -> list[str]:
