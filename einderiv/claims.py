@@ -638,6 +638,17 @@ def _product_reason(expr: Product) -> str:
 # -- verify ---------------------------------------------------------------------------
 
 
+def declare_sizes(f: Expr, x: Symbol) -> None:
+    """Make ``f``'s own symbols where rendered sizes are read (``np.eye(A.shape[0])``).
+
+    A result without symbols (the gradient of ``trace(A)`` is an identity) spells a dim's
+    size through the most recently declared symbol with that dim, which may belong to an
+    unrelated expression; declaring ``f``'s symbols again puts them first.
+    """
+    for sym in [x, *sorted(f.symbols().values(), key=lambda s: s.name, reverse=True)]:
+        Symbol.make(sym.name, sym.dims, sym.symmetric, declare=True)
+
+
 def expected_derivative(f: Expr, wrt: Any, cotangent: Any = None) -> Expr:
     """The derivative a claim is compared with: grad, vjp, or the full derivative."""
     if cotangent is not None:
@@ -668,6 +679,7 @@ def verify(
             raise EinderivError("verify: f is text, so pass shapes=... to declare its symbols")
         f = parse(f, shapes=shapes)
     x = resolve_wrt(f, wrt)
+    declare_sizes(f, x)
     truth = expected_derivative(f, x, cotangent)
     extra = [x]
     if isinstance(cotangent, str):

@@ -187,10 +187,11 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
     With ``cotangent`` it explains the vjp; for a scalar ``f`` the gradient (or the
     Hessian with ``kind="hessian"``); otherwise the full derivative tensor.
     """
-    from .claims import index_reason, with_names
+    from .claims import declare_sizes, index_reason, with_names
     from .testing import check_derivative
 
     x = resolve_wrt(f, wrt)
+    declare_sizes(f, x)
     if kind is None:
         kind = "vjp" if cotangent is not None else ("grad" if not f.dims else "diff")
     f_text = _render(f, "numpy")
