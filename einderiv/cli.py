@@ -86,9 +86,11 @@ def _parser() -> argparse.ArgumentParser:
                 metavar="NAME=EXPR",
                 help="an intermediate the claim uses (repeatable)",
             )
-        if name != "verify":
-            default = "markdown" if name == "explain" else "numpy"
-            p.add_argument("--format", choices=FORMATS, default=default, help="output format")
+        if name == "explain":
+            p.add_argument("--format", choices=("markdown",), default="markdown",
+                           help="output format (a derivation is always Markdown)")
+        elif name != "verify":
+            p.add_argument("--format", choices=FORMATS, default="numpy", help="output format")
         else:
             p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
         p.add_argument("--no-color", action="store_true", help="never colour the output")
@@ -122,6 +124,20 @@ def _format(expr, fmt: str) -> str:
     raise AssertionError(fmt)  # pragma: no cover
 
 
+def _emit(text: str, out: TextIO) -> None:
+    """Print ``text``; a reader that closed the pipe early (``| head``) is not an error."""
+    try:
+        print(text, file=out)
+        out.flush()
+    except BrokenPipeError:
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, out.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
 def _where(items: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for item in items:
@@ -147,17 +163,17 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             args.claim, f, args.wrt, cotangent=args.cotangent, where=_where(args.where)
         )
         if args.format == "json":
-            print(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False), file=out)
+            _emit(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False), out)
         elif args.format == "markdown":
-            print(verdict._repr_markdown_(), file=out)
+            _emit(verdict._repr_markdown_(), out)
         else:
             head = (
                 _colour("✓ correct", "32", out, colour)
                 if verdict.ok
                 else _colour("✗ wrong", "31", out, colour)
             )
-            print(head, file=out)
-            print(verdict.message, file=out)
+            _emit(head, out)
+            _emit(verdict.message, out)
         return 0 if verdict.ok else 1
     if args.command == "explain" or args.format == "markdown":
         kind = {
@@ -169,7 +185,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             "jvp": "diff",
         }[args.command]
         cot = getattr(args, "cotangent", None)
-        print(ed.explain(f, args.wrt, cotangent=cot, kind=kind), file=out)
+        _emit(ed.explain(f, args.wrt, cotangent=cot, kind=kind), out)
         return 0
     if args.command == "diff":
         result = ed.diff(f, args.wrt)
@@ -181,7 +197,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         result = ed.jvp(f, args.wrt, args.tangent)
     else:
         result = ed.hessian(f, args.wrt)
-    print(_format(result, args.format), file=out)
+    _emit(_format(result, args.format), out)
     return 0
 
 

@@ -298,3 +298,18 @@ def test_cli_bad_input_exits_2_without_traceback(args, needle):
     assert result.returncode == 2
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_output_into_a_closed_pipe_is_not_an_internal_error():
+    cmd = (f"'{sys.executable}' -m einderiv explain 'W @ x' --shapes 'W[n,m] x[m]' --wrt x "
+           "| head -c 1 >/dev/null; exit ${PIPESTATUS[0]}")
+    result = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_explain_accepts_only_markdown():
+    result = subprocess.run(
+        [sys.executable, "-m", "einderiv", "explain", "W @ x", "--shapes", "W[n,m] x[m]",
+         "--wrt", "x", "--format", "latex"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
