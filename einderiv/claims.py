@@ -49,6 +49,7 @@ MISTAKES = (
     "wrong factor in a term",
     "elementwise vs matrix product",
     "assumes symmetric",
+    "assumes normalized",
 )
 
 
@@ -781,6 +782,16 @@ def verify(
     )
     if not mistakes and _holds_if_symmetric(f, claimed, truth):
         mistakes.append("assumes symmetric")
+    if not mistakes:
+        normalized, sign = _holds_if_normalized(f, x, claimed, truth)
+        if normalized:
+            mistakes.extend(["wrong sign", "assumes normalized"] if sign < 0
+                            else ["assumes normalized"])
+            detail = (
+                f"right only when {normalized} sums to 1 along its last axis, as a probability "
+                "distribution or one-hot label does; the correct result holds for any "
+                f"{normalized}"
+            )
     explained = "; ".join(_describe(m) for m in mistakes) if mistakes else "it differs numerically"
     if detail:
         explained += f": {detail}"
@@ -857,6 +868,26 @@ def _vector_t_note(claim_text: str | None, context: _Context) -> str:
                     f"np.outer(u, v)"
                 )
     return ""
+
+
+def _holds_if_normalized(f: Expr, x: Symbol, claimed: Expr, truth: Expr) -> tuple[str, int]:
+    """A symbol whose rows summing to 1 make the claim right (up to the returned sign)."""
+    for sym in sorted(f.symbols().values(), key=lambda s: s.name):
+        if sym == x or not sym.dims or sym.dims[-1] == "1":
+            continue
+        sampler = _Sampler([truth, claimed])
+        for point in sampler.points:
+            if sym.name in point:
+                value = np.abs(point[sym.name]) + 0.1
+                point[sym.name] = value / value.sum(axis=-1, keepdims=True)
+        a, b = sampler.values(claimed), sampler.values(truth)
+        if a is None or b is None:
+            continue
+        if _close(a, b)[0]:
+            return sym.name, 1
+        if _close([-v for v in a], b)[0]:
+            return sym.name, -1
+    return "", 1
 
 
 def _holds_if_symmetric(f: Expr, claimed: Expr, truth: Expr) -> bool:
@@ -953,6 +984,7 @@ _DESCRIPTIONS = {
     "elementwise vs matrix product": (
         "an elementwise product (*) and a matrix product (@) are mixed up"
     ),
+    "assumes normalized": "the claim assumes a normalized input",
     "assumes symmetric": (
         "the claim holds only for symmetric matrices, and the expression does not declare "
         "its square matrices symmetric (declare one as A[n,n]:sym if it is)"

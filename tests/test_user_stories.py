@@ -107,6 +107,22 @@ def test_elementwise_instead_of_matrix_product():
 # -- losses ---------------------------------------------------------------------------
 
 
+def test_softmax_cross_entropy_textbook_form_assumes_a_distribution():
+    """softmax(z) - y is the gradient only when y sums to 1; einderiv says so."""
+    f = ed.parse("-sum(y * log(softmax(z)))", shapes="z[c] y[c]")
+    where = {"p": "softmax(z)"}
+    v = ed.verify("softmax(z) - y", f, "z", where=where)
+    assert not v.ok and v.mistakes == ("assumes normalized",)
+    assert "right only when y sums to 1" in v.message
+    assert v.expected == "y.sum() * p - y"
+    assert ed.verify("p * y.sum() - y", f, "z", where=where).ok
+    v = ed.verify("y - softmax(z)", f, "z", where=where)
+    assert v.mistakes == ("wrong sign", "assumes normalized")
+    g = ed.parse("-sum(y * log(softmax(W @ x)))", shapes="W[c,d] x[d] y[c]")
+    v = ed.verify("outer(softmax(W @ x) - y, x)", g, "W")
+    assert v.mistakes == ("assumes normalized",)
+
+
 def test_quadratic_form_symmetric_or_not():
     plain = ed.parse("x @ A @ x", shapes="x[n] A[n,n]")
     v = ed.verify("2 * A @ x", plain, "x")
