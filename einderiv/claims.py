@@ -553,6 +553,20 @@ def _product_reason(expr: Product) -> str:
 
     names = {label: OUT_LETTERS[pos] for pos, label in enumerate(expr.out)}
     factors = [(f, ls) for f, ls in expr.factors if not isinstance(f, Delta)]
+    deltas = [ls for f, ls in expr.factors if isinstance(f, Delta)]
+    if (
+        len(deltas) == 1
+        and len(expr.out) == 2
+        and set(deltas[0]) == set(expr.out)
+        and not expr.summed
+        and factors
+        and all(len(ls) == 1 for _, ls in factors)
+    ):
+        inner = " * ".join(_factor_name(f) for f, _ in factors)
+        return (
+            f"The delta δ_ab is zero unless a = b, so only the diagonal survives: a "
+            f"diagonal matrix, np.diag({_bare(inner) if len(factors) == 1 else inner})."
+        )
     if len(factors) != len(expr.factors) or not factors:
         return ""
     # Factors with the same labels multiply entry by entry: one group, one operand.
@@ -760,6 +774,7 @@ def verify(
         mistakes += [kind for kind, _ in fixes if kind not in mistakes]
         fix = fixes[0][1] if fixes else None
         fix_text = f"\nFix: {fix}" if fix else ""
+        hint += _jacobian_note(f, x, cotangent, claimed, truth, sampler)
         message = (
             f"Wrong: the claim has shape {_shape(claimed.dims)} but {result_name} must have shape "
             f"{_shape(truth.dims)}{hint}.{_vector_t_note(claim_text, context)}\n"
@@ -843,6 +858,25 @@ def _unknown_name_hint(err: ParseError, f: Expr, context: _Context, cotangent: A
         )
     err.hint = hint
     err.args = (err._render(),)
+
+
+def _jacobian_note(f, x, cotangent, claimed: Expr, truth: Expr, sampler: _Sampler) -> str:
+    """Why a full derivative has more axes than the claim, and what to check instead."""
+    if cotangent is not None or len(truth.dims) <= len(claimed.dims) or not f.dims:
+        return ""
+    if len(truth.dims) == 2 and claimed.dims == truth.dims[:1] and truth.dims[0] == truth.dims[1]:
+        a, b = sampler.values(claimed), sampler.values(truth)
+        if a is not None and b is not None and _close(a, [np.diagonal(v) for v in b])[0]:
+            c = _render(claimed)
+            return (
+                f": the claim is the Jacobian's diagonal; an elementwise function's Jacobian is "
+                f"the diagonal matrix np.diag({c}), and its vjp is ({c}) * g"
+            )
+    return (
+        f": the derivative of an expression with dims {list(f.dims)} with respect to "
+        f"{x.name} (dims {list(x.dims)}) has both sets of axes; to check a backprop formula, "
+        "name the upstream gradient with cotangent='g' (CLI: --cotangent g)"
+    )
 
 
 def _vector_t_note(claim_text: str | None, context: _Context) -> str:

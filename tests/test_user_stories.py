@@ -97,6 +97,18 @@ def test_vector_transpose_is_explained_and_outer_suggested():
     assert "outer product np.outer(dz, x)" in v.reason
 
 
+def test_full_jacobians_explain_their_extra_axes():
+    f = ed.parse("tanh(x)", shapes="x[n]")
+    assert ed.verify("diag(1 - tanh(x)**2)", f, "x").ok
+    v = ed.verify("1 - tanh(x)**2", f, "x")
+    assert v.mistakes == ("shape mismatch",)
+    assert "the claim is the Jacobian's diagonal" in v.message
+    assert "only the diagonal survives" in v.reason
+    g = ed.parse("X @ W", shapes="X[p,q] W[q,r]")
+    v = ed.verify("W", g, "X")
+    assert "cotangent='g'" in v.message and v.expected_shape == ("p", "r", "p", "q")
+
+
 def test_elementwise_instead_of_matrix_product():
     f = ed.parse("W @ x", shapes="W[n,m] x[m]")
     v = ed.verify("W.T * g", f, "x", cotangent="g")
