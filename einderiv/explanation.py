@@ -196,6 +196,11 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         kind = "vjp" if cotangent is not None else ("grad" if not f.dims else "diff")
     f_text = _render(f, "numpy")
     names = _intermediates(f, x, cotangent if kind == "vjp" else None)
+    shown_defs: dict[str, str] = {}
+    for pname, (node, text) in _softmax_nodes(f, x).items():
+        if all(n != node for n in names.values()):
+            names[pname] = node
+            shown_defs[pname] = text
 
     def named(e: Expr) -> Expr:
         return with_names(e, names) if names else e
@@ -216,7 +221,10 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
             others = {k: v for k, v in names.items() if k != name}
             shown = with_names(definition, others) if others else definition
             note = f" (the gradient arriving at {name[1:]})" if name.startswith("d") else ""
-            out.append(f"- `{name} = {_render(shown, 'numpy')}`{note}")
+            text = shown_defs.get(name) or _render(shown, "numpy")
+            if name in shown_defs:
+                note = " (a softmax)"
+            out.append(f"- `{name} = {text}`{note}")
         out.append("")
     if isinstance(f, Func) and names:
         zname = next(iter(names))
@@ -351,6 +359,42 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
     return "\n".join(out)
 
 
+def _softmax_nodes(f: Expr, x: Symbol) -> dict[str, tuple[Expr, str]]:
+    """Name each softmax ``exp(E - logsumexp(E))`` in f or its derivative ``p``.
+
+    A softmax is built as ``exp(E - lse(E))``; naming it keeps the matrix form textbook
+    (``(g * p - (g * p).sum(axis=1)[:, None] * p) @ K``).  Maps a name to the node and
+    the numpy text of its definition (``np.exp(z) / np.exp(z).sum()``).
+    """
+    from .claims import _factor_name_wrapped
+
+    found: dict[str, tuple[Expr, str]] = {}
+    taken = set(f.symbols())
+    seen: set[str] = set()
+    for root in (f, diff(f, x)):
+        for node in topological(root):
+            if not (isinstance(node, Func) and node.name == "exp") or node.key in seen:
+                continue
+            lse = next((n for n in topological(node.arg) if isinstance(n, LogSumExp)), None)
+            if lse is None or not isinstance(node.arg, Sum):
+                continue
+            if all(t.key != lse.arg.key for t in node.arg.terms):
+                continue
+            seen.add(node.key)
+            name = next(n for n in ("p", "p1", "p2", "p3", "P") if n not in taken)
+            taken.add(name)
+            e = _render(lse.arg, "numpy")
+            if e.startswith("(") and _factor_name_wrapped(e):
+                e = e[1:-1]  # it only ever appears inside np.exp(...)
+            if len(lse.axes) == len(lse.arg.dims):
+                text = f"np.exp({e}) / np.exp({e}).sum()"
+            else:
+                axes = lse.axes[0] if len(lse.axes) == 1 else lse.axes
+                text = f"np.exp({e}) / np.exp({e}).sum(axis={axes}, keepdims=True)"
+            found[name] = (node, text)
+    return found
+
+
 def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
     """Names for the pieces of ``f = func(z)``: ``z``, and ``dz`` for a vjp."""
     from .claims import _substitute
@@ -370,6 +414,10 @@ def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
             break
     if outer_func is None or isinstance(outer_func.arg, Symbol) or outer_func.arg == x:
         return {}
+    if outer_func.name == "exp" and any(
+        isinstance(n, LogSumExp) for n in topological(outer_func.arg)
+    ):
+        return {}  # a softmax: named p by _softmax_nodes instead
     taken = set(f.symbols())
     zname = next(n for n in ("z", "u", "s", "z1", "z2") if n not in taken)
     names: dict[str, Expr] = {zname: outer_func.arg}

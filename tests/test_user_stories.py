@@ -341,3 +341,12 @@ def test_explain_accepts_only_markdown():
         [sys.executable, "-m", "einderiv", "explain", "W @ x", "--shapes", "W[n,m] x[m]",
          "--wrt", "x", "--format", "latex"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_explain_names_a_softmax_p_for_textbook_forms():
+    f = ed.parse("softmax(Q @ K.T)", shapes="Q[t,d] K[s,d]")
+    text = ed.explain(f, "Q", cotangent="g")
+    assert "- `p = np.exp(Q @ K.T) / np.exp(Q @ K.T).sum(axis=1, keepdims=True)`" in text
+    assert "dQ = (g * p - (g * p).sum(axis=1)[:, None] * p) @ K" in text
+    ce = ed.parse("-sum(y * log(softmax(z)))", shapes="z[c] y[c]")
+    assert "dz = y.sum() * p - y" in ed.explain(ce, "z")
