@@ -41,8 +41,8 @@ from typing import Any
 
 from . import builders
 from .errors import EinderivError, ParseError, SubscriptError, SymbolError
-from .ir import Expr, Symbol, constant
-from .simplify import make_sum
+from .ir import Delta, Expr, Size, Symbol, constant
+from .simplify import make_func, make_product, make_sum
 
 MAX_LENGTH = 100_000
 """Longest text :func:`parse` accepts, in characters."""
@@ -123,6 +123,12 @@ FUNCTIONS: dict[str, _Function] = {
 """Every function name text may call (besides ``einsum``), with its parameters."""
 
 _METHODS = {"sum", "mean", "transpose"}
+
+#: numpy calls the renderer writes in ``to_numpy()``, read back in those forms only
+_RENDERED = {"ones", "zeros", "eye", "float", "maximum", "heaviside", "logaddexp"}
+_SLOGDET = {"np.linalg.slogdet", "numpy.linalg.slogdet"}
+_LOG = {"np.log", "numpy.log", "log", "jnp.log", "jax.numpy.log"}
+_EXP = {"np.exp", "numpy.exp", "exp", "jnp.exp", "jax.numpy.exp"}
 
 _BINOPS: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ("+", operator.add),
@@ -463,7 +469,12 @@ class _Parser:
     # -- expressions --------------------------------------------------------------
     def visit(self, node: ast.AST) -> Value:
         if isinstance(node, ast.BinOp):
+            lse = self.logsumexp_form(node)
+            if lse is not None:
+                return lse
             return self.visit_binop(node)
+        if isinstance(node, ast.Subscript):
+            return self.visit_subscript(node)
         if isinstance(node, ast.Name):
             return self.lookup(node)
         if isinstance(node, ast.Constant):
@@ -503,7 +514,7 @@ class _Parser:
         # recurse once per term.
         spine: list[ast.BinOp] = []
         left_node: ast.AST = node
-        while isinstance(left_node, ast.BinOp):
+        while isinstance(left_node, ast.BinOp) and not self.is_logsumexp_form(left_node):
             spine.append(left_node)
             left_node = left_node.left
         value = self.visit(left_node)
@@ -679,6 +690,8 @@ class _Parser:
     def call(self, node: ast.Call, name: str, func: ast.AST) -> Value:
         if name == "einsum":
             return self.einsum(node)
+        if name in _RENDERED and (name == "float" or isinstance(func, ast.Attribute)):
+            return self.rendered_call(node, name)
         spec = FUNCTIONS.get(name)
         if spec is None:
             hint = self.suggest(name, [*FUNCTIONS, "einsum"]) or "supported: " + _function_list()
@@ -711,6 +724,149 @@ class _Parser:
         _, options, given = self.bind(node, f".{name}", (), spec.options)
         return self.build(node, spec.build, receiver, *options, column=column,
                           axis_node=given.get("axis"))
+
+    # -- numpy spellings the renderer writes (so ``to_numpy()`` output parses back) -----
+    def visit_subscript(self, node: ast.Subscript) -> Value:
+        """Read the subscripts the renderer writes, and no others.
+
+        ``X.shape[k]`` (a dim's size), ``v[:, None]``/``v[None, :]`` (a vector as a column
+        or a row) and ``np.linalg.slogdet(X)[1]`` (``logdet``).
+        """
+        target, index = node.value, node.slice
+        if (isinstance(target, ast.Attribute) and target.attr == "shape"
+                and not self.is_module(target.value)):
+            base = self.visit(target.value)
+            axis = self.static(index, "shape index")
+            dims = base.dims if isinstance(base, Expr) else ()
+            if not isinstance(axis, int) or isinstance(axis, bool) or not (
+                    -len(dims) <= axis < len(dims)):
+                raise self.error(
+                    f"shape index {axis!r} is out of range for dims {list(dims)}", index
+                )
+            dim = dims[axis]
+            return 1.0 if dim == "1" else Size.make(dim)
+        if (isinstance(target, ast.Call) and self.dotted(target.func) in _SLOGDET
+                and isinstance(index, ast.Constant) and index.value == 1
+                and len(target.args) == 1 and not target.keywords):
+            return self.build(node, builders.logdet, self.expr(target.args[0]))
+        if isinstance(index, ast.Tuple) and len(index.elts) == 2:
+            kinds = ["none" if isinstance(e, ast.Constant) and e.value is None
+                     else "all" if isinstance(e, ast.Slice) and e.lower is None
+                     and e.upper is None and e.step is None else "?" for e in index.elts]
+            if sorted(kinds) == ["all", "none"]:
+                value = self.expr(target)
+                if len(value.dims) != 1:
+                    raise self.error(
+                        f"v[:, None] and v[None, :] need a vector; this has dims "
+                        f"{list(value.dims)}", target,
+                    )
+                out = (0, 1) if kinds[0] == "all" else (1, 0)
+                return make_product(1.0, [(value, (0,))], out, {0: value.dims[0], 1: "1"})
+        raise self.error(_UNSUPPORTED[ast.Subscript], node, _EXAMPLE)
+
+    def expr(self, node: ast.AST) -> Expr:
+        value = self.visit(node)
+        return value if isinstance(value, Expr) else constant(value)
+
+    def dims_of(self, node: ast.AST) -> tuple[str, ...]:
+        """Dims of a shape argument: ``X.shape[0]`` or a tuple of such sizes."""
+        elts = node.elts if isinstance(node, ast.Tuple | ast.List) else [node]
+        dims = []
+        for elt in elts:
+            value = self.visit(elt)
+            if isinstance(value, float) and value == 1.0:
+                dims.append("1")
+            elif isinstance(value, Size):
+                dims.append(value.dim)
+            else:
+                raise self.error(
+                    "a shape here is a symbol's size such as X.shape[0], or a tuple of them",
+                    elt,
+                )
+        return tuple(dims)
+
+    def rendered_call(self, node: ast.Call, name: str) -> Value:
+        if node.keywords:
+            raise self.error(f"{name}(...) takes no keyword arguments here", node.keywords[0])
+        args = node.args
+        arity = 1 if name in ("ones", "zeros", "eye", "float") else 2
+        if len(args) != arity:
+            raise self.error(f"{name}(...) takes {arity} argument(s) here", node)
+        if name == "float":
+            return self.visit(args[0])
+        if name in ("ones", "zeros"):
+            dims = self.dims_of(args[0])
+            return constant(1.0, dims) if name == "ones" else make_sum([], dims)
+        if name == "eye":
+            (dim,) = self.dims_of(args[0])
+            return constant(1.0) if dim == "1" else Delta.make(dim)
+        # np.maximum(x, 0), np.heaviside(x, 0.0), np.logaddexp(0, x)
+        first, second = (self.visit(a) for a in args)
+        const_at = 0 if name == "logaddexp" else 1
+        value = (first, second)[1 - const_at]
+        if (first, second)[const_at] != 0.0 or not isinstance(value, Expr):
+            example = {"maximum": "np.maximum(x, 0)", "heaviside": "np.heaviside(x, 0.0)",
+                       "logaddexp": "np.logaddexp(0, x)"}[name]
+            raise self.error(f"only the form {example} is supported", node)
+        fn = {"maximum": builders.relu, "logaddexp": builders.softplus,
+              "heaviside": lambda e: make_func("step", e)}[name]
+        return self.build(node, fn, value)
+
+    def is_logsumexp_form(self, node: ast.BinOp) -> bool:
+        return self._logsumexp_parts(node) is not None
+
+    def logsumexp_form(self, node: ast.BinOp) -> Expr | None:
+        """``logsumexp(a, axis)`` from the renderer's stable numpy spelling.
+
+        That is ``np.log(np.exp(a - a.max(...)).sum(...)) + a.max(...)``; else None.
+        """
+        parts = self._logsumexp_parts(node)
+        if parts is None:
+            return None
+        arg_node, axis_node = parts
+        axis = None if axis_node is None else self.static(axis_node, "logsumexp axis")
+        return self.build(node, builders.logsumexp, self.expr(arg_node), axis, False,
+                          axis_node=axis_node)
+
+    def _logsumexp_parts(self, node: ast.BinOp) -> tuple[ast.AST, ast.AST | None] | None:
+        def kw(call: ast.Call) -> dict[str, str]:
+            return {k.arg or "": ast.dump(k.value) for k in call.keywords}
+
+        def is_max(n: ast.AST) -> bool:
+            return (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                    and n.func.attr == "max" and not n.args)
+
+        right, left = node.right, node.left
+        if not (isinstance(node.op, ast.Add) and is_max(right) and isinstance(left, ast.Call)
+                and self.dotted(left.func) in _LOG and len(left.args) == 1
+                and not left.keywords):
+            return None
+        total = left.args[0]
+        if not (isinstance(total, ast.Call) and isinstance(total.func, ast.Attribute)
+                and total.func.attr == "sum" and not total.args):
+            return None
+        exp = total.func.value
+        if not (isinstance(exp, ast.Call) and self.dotted(exp.func) in _EXP
+                and len(exp.args) == 1 and not exp.keywords):
+            return None
+        diff = exp.args[0]
+        if not (isinstance(diff, ast.BinOp) and isinstance(diff.op, ast.Sub)
+                and is_max(diff.right)):
+            return None
+        arg = right.func.value  # type: ignore[attr-defined]
+        inner = diff.right.func.value  # type: ignore[attr-defined]
+        if not ast.dump(arg) == ast.dump(diff.left) == ast.dump(inner):
+            return None
+        outer_kw, sum_kw, inner_kw = kw(right), kw(total), kw(diff.right)  # type: ignore
+        if set(outer_kw) - {"axis"} or outer_kw != sum_kw:
+            return None
+        if "axis" in outer_kw:
+            want = {**outer_kw, "keepdims": ast.dump(ast.Constant(True))}
+            if inner_kw != want:
+                return None
+            axis_node = next(k.value for k in right.keywords if k.arg == "axis")  # type: ignore
+            return arg, axis_node
+        return (arg, None) if not inner_kw else None
 
     def bind(self, node: ast.Call, name: str, exprs: tuple[str, ...],
              options: tuple[tuple[str, Any], ...]
