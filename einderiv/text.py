@@ -11,6 +11,13 @@ once, with the line, the column of the offending node and a hint; for a builder'
 :data:`MAX_LENGTH` characters or nested deeper than :data:`MAX_DEPTH` are refused before
 any work is done on them.
 
+Round trip: the numpy spellings that ``to_numpy()`` writes parse back to the same
+expression (so a claim in the renderer's own form verifies), in those forms only:
+``X.shape[k]``, ``np.ones``/``np.zeros``/``np.eye`` of such sizes, ``v[:, None]`` and
+``v[None, :]``, ``np.linalg.slogdet(X)[1]``, ``np.maximum(x, 0)``, ``np.heaviside(x, 0.0)``,
+``np.logaddexp(0, x)``, ``float(...)`` and the stable logsumexp
+``np.log(np.exp(a - a.max(...)).sum(...)) + a.max(...)``.
+
 Programs: statements are separated by newlines or ``;``.  Each is an expression or an
 assignment ``name = expression`` (also ``name += expression`` and the other augmented
 operators).  Assigned names are shared nodes of one DAG.  A program name may be
