@@ -46,6 +46,10 @@ _INTERNED: weakref.WeakValueDictionary[str, Expr] = weakref.WeakValueDictionary(
 #: (``X.shape[0]``) for a result that no longer contains the symbol, e.g. ``diff(X @ W, X)``.
 DIM_OWNERS: dict[str, list[tuple[str, int, int]]] = {}
 
+#: name -> dims of its most recent declaration: what ``X.shape[k]`` in rendered text means
+#: when ``X`` is not a symbol of the expression read back (see :data:`DIM_OWNERS`).
+DECLARED_DIMS: dict[str, Dims] = {}
+
 
 def _digest(content: Any) -> str:
     return hashlib.blake2b(repr(content).encode(), digest_size=10).hexdigest()
@@ -314,6 +318,7 @@ class Symbol(Expr):
         """
         dims = tuple(dims)
         if declare:
+            DECLARED_DIMS[name] = dims
             for axis, dim in enumerate(dims):
                 owners = DIM_OWNERS.setdefault(dim, [])
                 entry = (name, axis, len(dims))

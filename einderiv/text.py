@@ -13,8 +13,9 @@ any work is done on them.
 
 Round trip: the numpy spellings that ``to_numpy()`` writes parse back to the same
 expression (so a claim in the renderer's own form verifies), in those forms only:
-``X.shape[k]``, ``np.ones``/``np.zeros``/``np.eye`` of such sizes, ``v[:, None]`` and
-``v[None, :]``, ``np.linalg.slogdet(X)[1]``, ``np.maximum(x, 0)``, ``np.heaviside(x, 0.0)``,
+``X.shape[k]`` (``X`` may be any declared symbol, as in rendered sizes), ``np.ones``,
+``np.zeros`` and ``np.eye`` of such sizes, ``v[:, None]`` and ``v[None, :]``,
+``np.linalg.slogdet(X)[1]``, ``np.maximum(x, 0)``, ``np.heaviside(x, 0.0)``,
 ``np.logaddexp(0, x)``, ``float(...)`` and the stable logsumexp
 ``np.log(np.exp(a - a.max(...)).sum(...)) + a.max(...)``.
 
@@ -48,7 +49,7 @@ from typing import Any
 
 from . import builders
 from .errors import EinderivError, ParseError, SubscriptError, SymbolError
-from .ir import Delta, Expr, Size, Symbol, constant
+from .ir import DECLARED_DIMS, Delta, Expr, Size, Symbol, constant
 from .simplify import make_func, make_product, make_sum
 
 MAX_LENGTH = 100_000
@@ -742,9 +743,15 @@ class _Parser:
         target, index = node.value, node.slice
         if (isinstance(target, ast.Attribute) and target.attr == "shape"
                 and not self.is_module(target.value)):
-            base = self.visit(target.value)
+            owner = target.value
+            if (isinstance(owner, ast.Name) and owner.id not in self.names
+                    and owner.id not in self.declared and owner.id in DECLARED_DIMS):
+                # rendered sizes may name any declared symbol (ir.DIM_OWNERS)
+                dims = DECLARED_DIMS[owner.id]
+            else:
+                base = self.visit(owner)
+                dims = base.dims if isinstance(base, Expr) else ()
             axis = self.static(index, "shape index")
-            dims = base.dims if isinstance(base, Expr) else ()
             if not isinstance(axis, int) or isinstance(axis, bool) or not (
                     -len(dims) <= axis < len(dims)):
                 raise self.error(
