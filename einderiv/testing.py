@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .derivatives import diff, jvp, resolve_wrt, vjp
-from .ir import Expr, Symbol, topological
+from .ir import Expr, Size, Symbol, topological
 
 DEFAULT_SIZES = (3, 4, 5, 6, 7, 2, 8, 9)
 
@@ -37,7 +37,8 @@ def default_sizes(*exprs: Expr) -> dict[str, int]:
     sizes: dict[str, int] = {}
     for expr in exprs:
         for node in topological(expr):
-            for dim in node.dims:
+            # a Size node (the scalar m in vjp(sum(X + b, axis=1), b)) needs its dim too
+            for dim in (*node.dims, *((node.dim,) if isinstance(node, Size) else ())):
                 if dim != "1" and dim not in sizes:
                     sizes[dim] = DEFAULT_SIZES[len(sizes) % len(DEFAULT_SIZES)]
     return sizes
