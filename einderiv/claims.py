@@ -1032,11 +1032,15 @@ def _describe(mistake: str) -> str:
     return _DESCRIPTIONS.get(mistake, mistake)
 
 
+#: longest claim (characters) for which single-edit fixes are searched
+_MAX_EDIT_CLAIM = 2000
+
+
 def _single_edit_fixes(claim_text, context, truth, sampler, truth_values) -> list[tuple[str, str]]:
     """``(mistake, corrected text)`` for each single edit that makes the claim right."""
     found: list[tuple[str, str]] = []
-    if claim_text is None:
-        return found
+    if claim_text is None or len(claim_text) > _MAX_EDIT_CLAIM:
+        return found  # each edit re-parses the claim: quadratic (minutes) for long claims
     for kind, text in _mutations(claim_text):
         try:
             candidate = context.parse(text)
