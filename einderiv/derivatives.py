@@ -36,6 +36,7 @@ from .ir import (
     Sum,
     Symbol,
     constant,
+    remember_size_context,
     topological,
     zero,
 )
@@ -320,7 +321,7 @@ def diff(f: Expr, wrt: Any) -> Expr:
     """
     x = resolve_wrt(f, wrt)
     result = forward(f, x, _identity_seed(x), x.dims)
-    return flatten_single_use(result)
+    return remember_size_context(flatten_single_use(result), x, f)
 
 
 def jvp(f: Expr, wrt: Any, tangent: Any = "V") -> Expr:
@@ -329,14 +330,14 @@ def jvp(f: Expr, wrt: Any, tangent: Any = "V") -> Expr:
     v = _tensor_arg(f, tangent, x.dims, "tangent")
     if x.symmetric and isinstance(v, Symbol) and not v.symmetric:
         v = Symbol.make(v.name, v.dims, True)
-    return flatten_single_use(forward(f, x, v, ()))
+    return remember_size_context(flatten_single_use(forward(f, x, v, ())), x, v, f)
 
 
 def vjp(f: Expr, wrt: Any, cotangent: Any = "g") -> Expr:
     """Backprop: the cotangent ``g`` (shaped like f) pulled back to wrt's shape."""
     x = resolve_wrt(f, wrt)
     g = _tensor_arg(f, cotangent, f.dims, "cotangent")
-    return flatten_single_use(reverse(f, x, g))
+    return remember_size_context(flatten_single_use(reverse(f, x, g)), x, g, f)
 
 
 def grad(f: Expr, wrt: Any) -> Expr:
@@ -355,7 +356,7 @@ def grad(f: Expr, wrt: Any) -> Expr:
             "reduce it first (e.g. sum(...)) or use vjp(f, wrt, cotangent) / diff(f, wrt)"
         )
     x = resolve_wrt(f, wrt)
-    return flatten_single_use(reverse(f, x, constant(1.0)))
+    return remember_size_context(flatten_single_use(reverse(f, x, constant(1.0))), x, f)
 
 
 def hessian(f: Expr, wrt: Any) -> Expr:
@@ -366,4 +367,4 @@ def hessian(f: Expr, wrt: Any) -> Expr:
             "use diff(diff(f, x), x) for a non-scalar second derivative"
         )
     x = resolve_wrt(f, wrt)
-    return diff(grad(f, x), x)
+    return remember_size_context(diff(grad(f, x), x), x, f)

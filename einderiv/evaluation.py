@@ -30,7 +30,6 @@ from .canonical import is_symmetric  # noqa: F401 - re-exported for evaluators
 from .errors import EvaluationError
 from .functions import FUNCTIONS
 from .ir import (
-    DIM_OWNERS,
     Delta,
     Expr,
     LogSumExp,
@@ -39,6 +38,7 @@ from .ir import (
     Size,
     Sum,
     Symbol,
+    size_owners,
     topological,
 )
 
@@ -243,7 +243,7 @@ class Compiled:
         for dim in self.dims_needed:
             if dim in dim_size or dim == "1":
                 continue
-            for name, axis, rank in DIM_OWNERS.get(dim, ()):
+            for name, axis, rank in size_owners(self.expr, dim):
                 if name in values and np.ndim(values[name]) == rank:
                     dim_size[dim] = (int(np.shape(values[name])[axis]), name, axis)
                     break

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from .functions import FUNCTIONS
 from .ir import (
-    DIM_OWNERS,
     Delta,
     Expr,
     Func,
@@ -27,6 +26,7 @@ from .ir import (
     Size,
     Sum,
     Symbol,
+    size_owners,
     topological,
 )
 
@@ -48,6 +48,7 @@ class _SizeSource:
     """Finds a numpy spelling for the size of a dim (``W.shape[0]``)."""
 
     def __init__(self, root: Expr) -> None:
+        self.root = root
         self.where: dict[str, str] = {}
         for node in topological(root):
             if isinstance(node, Symbol):
@@ -57,8 +58,9 @@ class _SizeSource:
     def __call__(self, dim: str) -> str:
         if dim == "1":
             return "1"
-        if dim not in self.where and DIM_OWNERS.get(dim):
-            name, axis, _ = DIM_OWNERS[dim][0]
+        owners = size_owners(self.root, dim) if dim not in self.where else []
+        if owners:
+            name, axis, _ = owners[0]
             self.where[dim] = f"{name}.shape[{axis}]"
         if dim not in self.where:
             from .errors import EinderivError

@@ -278,6 +278,39 @@ class Expr:
         return found
 
 
+def remember_size_context(result: Expr, *sources: Expr) -> Expr:
+    """Record on ``result`` which symbols of ``sources`` carry each dim, for its sizes.
+
+    A derivative can lose every symbol that carries a dim (``grad(trace(A), A)`` is the
+    identity on ``n``); rendering and evaluation then read that dim's size off the
+    derivative's own inputs (the wrt symbol first) rather than any symbol declared
+    elsewhere in the process.  Returns ``result``.
+    """
+    context: dict[str, list[tuple[str, int, int]]] = {}
+    for source in sources:
+        symbols = [source] if isinstance(source, Symbol) else [
+            source.symbols()[name] for name in sorted(source.symbols())
+        ]
+        for sym in symbols:
+            for axis, dim in enumerate(sym.dims):
+                entry = (sym.name, axis, len(sym.dims))
+                if entry not in context.setdefault(dim, []):
+                    context[dim].append(entry)
+    result._cache["size_context"] = context
+    return result
+
+
+def size_owners(root: Expr, dim: str) -> list[tuple[str, int, int]]:
+    """Symbols ``(name, axis, rank)`` whose value gives the size of ``dim`` for ``root``.
+
+    First the context a derivative remembered (:func:`remember_size_context`), then
+    the declared symbols, most recently declared first.
+    """
+    found = list(root._cache.get("size_context", {}).get(dim, ()))
+    found += [entry for entry in DIM_OWNERS.get(dim, ()) if entry not in found]
+    return found
+
+
 def topological(root: Expr) -> list[Expr]:
     """Distinct nodes of the DAG under ``root``, each after its children."""
     order: list[Expr] = []
