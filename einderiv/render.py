@@ -773,7 +773,10 @@ def _np_call(node: Call) -> tuple[str, int]:
         exponent = _num(p) if p >= 0 else f"({_num(p)})"
         return f"{_wrap(_np(arg), ATOM)}**{exponent}", POW
     if node.fn == "sigmoid":
-        return f"1 / (1 + np.exp(-{_wrap(_np(arg), UNARY)}))", MUL
+        text, prec = _np(arg)
+        if text.startswith("-") and prec >= MUL:  # sigmoid(-u) = 1 / (1 + exp(u))
+            return f"1 / (1 + np.exp({text[1:]}))", MUL
+        return f"1 / (1 + np.exp(-{_wrap((text, prec), UNARY)}))", MUL
     if node.fn == "relu":
         return f"np.maximum({args[0]}, 0)", ATOM
     if node.fn == "step":

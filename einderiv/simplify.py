@@ -313,6 +313,9 @@ def make_func(name: str, arg: Expr, param: float | None = None) -> Expr:
             return zero(arg.dims)
         if math.isfinite(value):
             return constant(value, arg.dims)
+    softplus_arg = _softplus_argument(name, arg)
+    if softplus_arg is not None:  # log1p(exp(u)) and log(1 + exp(u)): the stable softplus
+        return make_func("softplus", softplus_arg)
     if isinstance(arg, Func):
         # log(exp(x)) = x for every real x (exp(log(x)) = x only for x > 0: not applied);
         # (x**a)**b = x**(a*b) for integer a and b (no sign or branch is lost).
@@ -328,6 +331,24 @@ def make_func(name: str, arg: Expr, param: float | None = None) -> Expr:
         ):
             return make_func("pow", arg.arg, param * arg.param)
     return Func.make(name, arg, param)
+
+
+def _softplus_argument(name: str, arg: Expr) -> Expr | None:
+    """``u`` when ``name(arg)`` is ``log1p(exp(u))`` or ``log(1 + exp(u))``, else None."""
+    if name == "log1p" and isinstance(arg, Func) and arg.name == "exp":
+        return arg.arg
+    if name == "log" and isinstance(arg, Sum) and len(arg.terms) == 2:
+        first, second = arg.terms
+        for one, other in ((first, second), (second, first)):
+            if (
+                isinstance(one, Product)
+                and not one.factors
+                and one.coeff == 1.0
+                and isinstance(other, Func)
+                and other.name == "exp"
+            ):
+                return other.arg
+    return None
 
 
 def make_matfunc(name: str, arg: Expr) -> Expr:

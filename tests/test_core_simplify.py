@@ -211,3 +211,18 @@ def test_no_contractible_delta_inside_shared_seed():
     ]:
         assert _contractible_deltas(ed.diff(expr, wrt)) == []
         assert _contractible_deltas(ed.hessian(ed.sum(expr), wrt)) == []
+
+
+def test_log_one_plus_exp_becomes_stable_softplus():
+    X, w, y = ed.symbols("X[n,d] w[d] y[n]")
+    u = -y * (X @ w)
+    assert ed.log(1 + ed.exp(u)) == ed.softplus(u)
+    assert ed.log1p(ed.exp(u)) == ed.softplus(u)
+    loss = ed.sum(ed.log(1 + ed.exp(u)))
+    g = ed.grad(loss, w)
+    assert g.to_numpy() == "-X.T @ ((1 / (1 + np.exp((X @ w) * y))) * y)"
+    rng = np.random.default_rng(0)
+    values = {"X": rng.normal(size=(5, 3)), "w": rng.normal(size=3), "y": rng.normal(size=5)}
+    s = 1 / (1 + np.exp(values["y"] * (values["X"] @ values["w"])))
+    assert np.allclose(g.evaluate(values), -values["X"].T @ (s * values["y"]))
+    assert np.allclose(eval(g.to_numpy(), {"np": np, **values}), g.evaluate(values))
