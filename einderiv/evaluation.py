@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import opt_einsum
 
-from .canonical import is_symmetric  # noqa: F401 - re-exported for evaluators
 from .errors import EvaluationError
 from .functions import FUNCTIONS
 from .ir import (
