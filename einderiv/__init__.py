@@ -12,10 +12,9 @@ Build expressions with :func:`symbols`, :func:`einsum` and numpy-like operators 
 
 from __future__ import annotations
 
-from .builders import (
-    abs_ as abs,  # noqa: A004 - numpy-like public API (ed.abs)
-)
-from .builders import (
+from einderiv import build, evaluate, render  # noqa: F401 - installs Expr's methods
+from einderiv.build import abs_ as abs  # noqa: A004 - numpy-like public API (ed.abs)
+from einderiv.build import (
     cos,
     det,
     diag,
@@ -43,11 +42,11 @@ from .builders import (
     trace,
     transpose,
 )
-from .builders import reduce_sum as sum  # noqa: A004 - numpy-like public API (ed.sum)
-from .claims import Verdict, verify
-from .codegen import codegen
-from .derivatives import diff, grad, hessian, jvp, vjp
-from .errors import (
+from einderiv.build import reduce_sum as sum  # noqa: A004 - numpy-like public API (ed.sum)
+from einderiv.claims import Verdict, verify
+from einderiv.codewriter import codegen
+from einderiv.derive import diff, grad, hessian, jvp, vjp
+from einderiv.errors import (
     DerivativeError,
     EinderivError,
     EvaluationError,
@@ -56,11 +55,11 @@ from .errors import (
     SubscriptError,
     SymbolError,
 )
-from .evaluation import Compiled, compile  # noqa: A004 - the contract's name
-from .explanation import explain
-from .ir import Expr, Symbol
-from .simplify import simplify
-from .text import parse
+from einderiv.evaluate import Compiled, compile  # noqa: A004 - the contract's name
+from einderiv.explanation import explain
+from einderiv.ir import Expr, Symbol
+from einderiv.rewrite import simplify
+from einderiv.text import parse
 
 __version__ = "0.1.0"
 

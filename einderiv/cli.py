@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from .errors import EinderivError
+from einderiv.errors import EinderivError
 
 EXAMPLES = """\
 examples:
@@ -153,8 +153,7 @@ def _where(items: Sequence[str]) -> dict[str, str]:
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Carry out one parsed command; return the exit code."""
     import einderiv as ed
-
-    from .text import parse
+    from einderiv.text.parser import parse
 
     f = parse(args.expression, shapes=args.shapes)
     colour = not args.no_color

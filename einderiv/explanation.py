@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .derivatives import diff, grad, hessian, resolve_wrt, vjp
-from .functions import derivative_of
-from .indexform import OUT_LETTERS, to_index
-from .ir import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol, topological
-from .simplify import make_product
+from einderiv.derive.api import diff, grad, hessian, vjp
+from einderiv.derive.arguments import resolve_wrt
+from einderiv.derive.common import derivative_of
+from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol
+from einderiv.ir.traversal import topological
+from einderiv.render.index import to_index
+from einderiv.render.letters import OUT_LETTERS
+from einderiv.rewrite.terms import make_product
 
 
 def _index_latex(expr: Expr, lhs: str = "F") -> str:
@@ -187,8 +190,10 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
     With ``cotangent`` it explains the vjp; for a scalar ``f`` the gradient (or the
     Hessian with ``kind="hessian"``); otherwise the full derivative tensor.
     """
-    from .claims import declare_sizes, index_reason, with_names
-    from .testing import check_derivative
+    from einderiv.claims.context import with_names
+    from einderiv.claims.reasons import index_reason
+    from einderiv.claims.verify import declare_sizes
+    from einderiv.testing import check_derivative
 
     x = resolve_wrt(f, wrt)
     declare_sizes(f, x)
@@ -366,7 +371,7 @@ def _softmax_nodes(f: Expr, x: Symbol) -> dict[str, tuple[Expr, str]]:
     (``(g * p - (g * p).sum(axis=1)[:, None] * p) @ K``).  Maps a name to the node and
     the numpy text of its definition (``np.exp(z) / np.exp(z).sum()``).
     """
-    from .claims import _factor_name_wrapped
+    from einderiv.claims.reasons import factor_name_wrapped
 
     found: dict[str, tuple[Expr, str]] = {}
     taken = set(f.symbols())
@@ -384,7 +389,7 @@ def _softmax_nodes(f: Expr, x: Symbol) -> dict[str, tuple[Expr, str]]:
             name = next(n for n in ("p", "p1", "p2", "p3", "P") if n not in taken)
             taken.add(name)
             e = _render(lse.arg, "numpy")
-            if e.startswith("(") and _factor_name_wrapped(e):
+            if e.startswith("(") and factor_name_wrapped(e):
                 e = e[1:-1]  # it only ever appears inside np.exp(...)
             if len(lse.axes) == len(lse.arg.dims):
                 text = f"np.exp({e}) / np.exp({e}).sum()"
@@ -397,8 +402,8 @@ def _softmax_nodes(f: Expr, x: Symbol) -> dict[str, tuple[Expr, str]]:
 
 def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
     """Names for the pieces of ``f = func(z)``: ``z``, and ``dz`` for a vjp."""
-    from .claims import _substitute
-    from .simplify import make_func
+    from einderiv.claims.context import substitute
+    from einderiv.rewrite.elementwise import make_func
 
     outer_func = None
     order = topological(f)
@@ -427,11 +432,11 @@ def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
         adjoint = vjp(outer, inner, cotangent)
         dname = f"d{zname}"
         if dname not in taken:
-            names[dname] = _substitute(adjoint, inner, f.arg)
+            names[dname] = substitute(adjoint, inner, f.arg)
     return names
 
 
 def _sizes(f: Expr, x: Symbol) -> dict[str, int]:
-    from .testing import default_sizes
+    from einderiv.testing import default_sizes
 
     return default_sizes(f, x)

@@ -18,7 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ir import Expr, Func, constant
+from einderiv.ir.nodes import Expr, Func, constant
+
+#: builds ``name(arg)`` (with ``param``) through the smart constructor; passed to the
+#: derivative rules by the derivative layer, so this table imports nothing above the IR
+Build = Callable[..., Expr]
 
 
 @dataclass(frozen=True)
@@ -27,16 +31,10 @@ class ElementwiseFunction:
 
     name: str
     evaluate: Callable[[np.ndarray, float | None], np.ndarray]
-    derivative: Callable[[Expr, float | None], Expr]
+    derivative: Callable[[Expr, float | None, Build], Expr]
     numpy: str
     latex: str
     backend_name: str | None = None  # name in opt_einsum-style backends (jnp, torch)
-
-
-def _fn(name: str, arg: Expr, param: float | None = None) -> Expr:
-    from .simplify import make_func
-
-    return make_func(name, arg, param)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -65,65 +63,65 @@ def _pow(x: np.ndarray, p: float | None) -> np.ndarray:
     return np.power(x, p)
 
 
-def _pow_derivative(x: Expr, p: float | None) -> Expr:
+def _pow_derivative(x: Expr, p: float | None, f: Build) -> Expr:
     assert p is not None
     if p == 1.0:
         return constant(1.0, x.dims)
-    return p * _fn("pow", x, p - 1.0)
+    return p * f("pow", x, p - 1.0)
 
 
 FUNCTIONS: dict[str, ElementwiseFunction] = {
     entry.name: entry
     for entry in [
         ElementwiseFunction(
-            "tanh", lambda x, p: np.tanh(x), lambda x, p: 1.0 - _fn("tanh", x) ** 2,
+            "tanh", lambda x, p: np.tanh(x), lambda x, p, f: 1.0 - f("tanh", x) ** 2,
             "np.tanh", r"\tanh",
         ),
         ElementwiseFunction(
-            "exp", lambda x, p: np.exp(x), lambda x, p: _fn("exp", x), "np.exp", r"\exp",
+            "exp", lambda x, p: np.exp(x), lambda x, p, f: f("exp", x), "np.exp", r"\exp",
         ),
         ElementwiseFunction(
-            "log", lambda x, p: np.log(x), lambda x, p: _fn("pow", x, -1.0), "np.log", r"\log",
+            "log", lambda x, p: np.log(x), lambda x, p, f: f("pow", x, -1.0), "np.log", r"\log",
         ),
         ElementwiseFunction(
-            "log1p", lambda x, p: np.log1p(x), lambda x, p: _fn("pow", 1.0 + x, -1.0),
+            "log1p", lambda x, p: np.log1p(x), lambda x, p, f: f("pow", 1.0 + x, -1.0),
             "np.log1p", r"\operatorname{log1p}",
         ),
         ElementwiseFunction(
             "sigmoid", _sigmoid_any,
-            lambda x, p: _fn("sigmoid", x) * (1.0 - _fn("sigmoid", x)),
+            lambda x, p, f: f("sigmoid", x) * (1.0 - f("sigmoid", x)),
             "sigmoid", r"\sigma",
         ),
         ElementwiseFunction(
-            "sqrt", lambda x, p: np.sqrt(x), lambda x, p: 0.5 * _fn("pow", _fn("sqrt", x), -1.0),
+            "sqrt", lambda x, p: np.sqrt(x), lambda x, p, f: 0.5 * f("pow", f("sqrt", x), -1.0),
             "np.sqrt", r"\sqrt",
         ),
         ElementwiseFunction(
-            "abs", lambda x, p: np.abs(x), lambda x, p: _fn("sign", x),
+            "abs", lambda x, p: np.abs(x), lambda x, p, f: f("sign", x),
             "np.abs", r"\operatorname{abs}",
         ),
         ElementwiseFunction(
-            "sign", lambda x, p: np.sign(x), lambda x, p: constant(0.0, x.dims),
+            "sign", lambda x, p: np.sign(x), lambda x, p, f: constant(0.0, x.dims),
             "np.sign", r"\operatorname{sign}",
         ),
         ElementwiseFunction(
-            "relu", lambda x, p: np.maximum(x, 0.0), lambda x, p: _fn("step", x),
+            "relu", lambda x, p: np.maximum(x, 0.0), lambda x, p, f: f("step", x),
             "np.maximum", r"\operatorname{relu}",
         ),
         ElementwiseFunction(
             "step", lambda x, p: (np.asarray(x) > 0).astype(float),
-            lambda x, p: constant(0.0, x.dims),
+            lambda x, p, f: constant(0.0, x.dims),
             "np.heaviside", r"\operatorname{step}",
         ),
         ElementwiseFunction(
-            "softplus", lambda x, p: np.logaddexp(0.0, x), lambda x, p: _fn("sigmoid", x),
+            "softplus", lambda x, p: np.logaddexp(0.0, x), lambda x, p, f: f("sigmoid", x),
             "np.logaddexp", r"\operatorname{softplus}",
         ),
         ElementwiseFunction(
-            "sin", lambda x, p: np.sin(x), lambda x, p: _fn("cos", x), "np.sin", r"\sin",
+            "sin", lambda x, p: np.sin(x), lambda x, p, f: f("cos", x), "np.sin", r"\sin",
         ),
         ElementwiseFunction(
-            "cos", lambda x, p: np.cos(x), lambda x, p: -_fn("sin", x), "np.cos", r"\cos",
+            "cos", lambda x, p: np.cos(x), lambda x, p, f: -f("sin", x), "np.cos", r"\cos",
         ),
         ElementwiseFunction("pow", _pow, _pow_derivative, "**", "^"),
     ]
@@ -139,8 +137,3 @@ ELEMENTWISE_NAMES = (
 def evaluate_func(node: Func, value: np.ndarray) -> np.ndarray:
     """Apply ``node``'s function to an array."""
     return FUNCTIONS[node.name].evaluate(value, node.param)
-
-
-def derivative_of(node: Func) -> Expr:
-    """The elementwise derivative ``f'(arg)`` of ``node`` (same dims as the argument)."""
-    return FUNCTIONS[node.name].derivative(node.arg, node.param)

@@ -26,8 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from .derivatives import diff, jvp, resolve_wrt, vjp
-from .ir import Expr, Size, Symbol, topological
+from einderiv.derive.api import diff, jvp, vjp
+from einderiv.derive.arguments import resolve_wrt
+from einderiv.ir.nodes import Expr, Size, Symbol
+from einderiv.ir.traversal import topological
 
 DEFAULT_SIZES = (3, 4, 5, 6, 7, 2, 8, 9)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import einderiv as ed
-from einderiv.evaluation import evaluate
+from einderiv.evaluate.api import evaluate
 
 
 def _cases():

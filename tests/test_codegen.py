@@ -7,7 +7,7 @@ import pytest
 from test_render import GALLERY, values_for
 
 import einderiv as ed
-from einderiv.codegen import codegen
+from einderiv.codewriter import codegen
 
 
 def run_generated(source: str, name: str, values: dict) -> np.ndarray:

@@ -10,7 +10,8 @@ import pytest
 
 import einderiv as ed
 import einderiv.functions as functions
-from einderiv.ir import Delta, topological
+from einderiv.ir.nodes import Delta
+from einderiv.ir.traversal import topological
 
 N, K, M = 3, 4, 5
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import einderiv as ed
-from einderiv.ir import topological
+from einderiv.ir.traversal import topological
 from einderiv.testing import check_derivative
 
 N, K, M = 3, 4, 5  # distinct sizes for n, k, m

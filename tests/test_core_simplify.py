@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 import einderiv as ed
-from einderiv.ir import Delta, Func, Product, Size, Sum, Symbol, topological
-from einderiv.simplify import make_product, make_sum, recording, simplify
+from einderiv.ir.nodes import Delta, Func, Product, Size, Sum, Symbol
+from einderiv.ir.traversal import topological
+from einderiv.rewrite.passes import simplify
+from einderiv.rewrite.record import recording
+from einderiv.rewrite.terms import make_product, make_sum
 
 # -- hash-consing -----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import einderiv as ed
-from einderiv.render import to_latex, to_numpy
+from einderiv.render.api import to_latex, to_numpy
 
 SIZES = {"n": 3, "m": 4, "k": 5, "d": 6, "p": 7, "r": 2, "1": 1}
 
@@ -32,7 +32,7 @@ def values_for(e: ed.Expr, seed: int = 0, extra=()) -> dict[str, np.ndarray]:
 
 def _lost_symbols(text: str, vals: dict) -> dict[str, np.ndarray]:
     """Arrays for names a result uses only for a dim size (its symbols were lost)."""
-    from einderiv.ir import DIM_OWNERS
+    from einderiv.ir.nodes import DIM_OWNERS
 
     found = {}
     for name in set(re.findall(r"\b(\w+)\.shape\[", text)) - set(vals):
@@ -339,7 +339,7 @@ def test_deep_bptt_renders_and_repr_stays_short():
     L = ed.sum(h * h)
     g = ed.grad(L, "Wax")
     assert len(repr(g)) < 200
-    from einderiv.codegen import codegen
+    from einderiv.codewriter import codegen
 
     source = codegen(g, name="bptt")
     vals = values_for(g)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import einderiv as ed
-from einderiv.canonical import same
-from einderiv.ir import Product, Sum
+from einderiv.ir.canonical import same
+from einderiv.ir.nodes import Product, Sum
 
 A, B, X = ed.symbols("A[n,n] B[n,n] X[n,n]")
 x, y = ed.symbols("x[n] y[n]")

@@ -7,7 +7,7 @@ import pytest
 from test_render import values_for
 
 import einderiv as ed
-from einderiv.indexform import kronecker_numpy, to_kronecker
+from einderiv.render.kronecker import kronecker_numpy, to_kronecker
 
 
 def jacobian_colmajor(F: np.ndarray) -> np.ndarray:

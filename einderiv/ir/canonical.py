@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from .ir import Delta, Expr, Func, MatFunc, Product, Sum, Symbol, _digest
+from einderiv.ir.nodes import Delta, Expr, Func, MatFunc, Product, Sum, Symbol, digest
 
 FactorList = Sequence[tuple[Expr, tuple[int, ...]]]
 
@@ -138,7 +138,7 @@ def invariant(node: Product) -> str:
     cached = node._cache.get("invariant")
     if cached is None:
         colours, signatures, _ = _refine(node.factors, node.out, dict(enumerate(node.ldims)))
-        cached = _digest((tuple(sorted(signatures)), tuple(colours[label] for label in node.out)))
+        cached = digest((tuple(sorted(signatures)), tuple(colours[label] for label in node.out)))
         node._cache["invariant"] = cached
     return cached
 
@@ -186,7 +186,7 @@ def same(left: Expr, right: Expr) -> bool:
     >>> same(A @ x, A.T @ x)
     False
     """
-    from .ir import as_product
+    from einderiv.ir.nodes import as_product
 
     if left == right:
         return True

@@ -26,8 +26,10 @@ from __future__ import annotations
 import ast
 import re
 
-from .ir import Delta, Expr, Product, Size, Symbol, constant_value, topological
-from .render import dialect, matrix_form, to_text
+from einderiv.ir.nodes import Delta, Expr, Product, Size, Symbol, constant_value
+from einderiv.ir.traversal import topological
+from einderiv.render.api import matrix_form
+from einderiv.render.numpytext import dialect, to_text
 
 _MODULES = {
     "np": ("import numpy as np", "np"),
@@ -98,13 +100,13 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     True
     """
     if module not in _MODULES:
-        from .errors import EinderivError
+        from einderiv.errors import EinderivError
 
         raise EinderivError(
             f"codegen: unknown array module {module!r}; use one of {sorted(_MODULES)}"
         )
     if not name.isidentifier():
-        from .errors import EinderivError
+        from einderiv.errors import EinderivError
 
         raise EinderivError(f"codegen: function name {name!r} is not a Python identifier")
     header, prefix = _MODULES[module]

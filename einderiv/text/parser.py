@@ -47,10 +47,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import builders
-from .errors import EinderivError, ParseError, SubscriptError, SymbolError
-from .ir import DECLARED_DIMS, Delta, Expr, Size, Symbol, constant
-from .simplify import make_func, make_product, make_sum
+from einderiv import build as builders
+from einderiv.errors import EinderivError, ParseError, SubscriptError, SymbolError
+from einderiv.ir.nodes import DECLARED_DIMS, Delta, Expr, Size, Symbol, constant
+from einderiv.rewrite.elementwise import make_func
+from einderiv.rewrite.terms import make_product, make_sum
 
 MAX_LENGTH = 100_000
 """Longest text :func:`parse` accepts, in characters."""

@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 Dims = tuple[str, ...]
 Labels = tuple[int, ...]
@@ -51,7 +51,8 @@ DIM_OWNERS: dict[str, list[tuple[str, int, int]]] = {}
 DECLARED_DIMS: dict[str, Dims] = {}
 
 
-def _digest(content: Any) -> str:
+def digest(content: Any) -> str:
+    """A short deterministic digest of ``content``'s repr (node keys)."""
     return hashlib.blake2b(repr(content).encode(), digest_size=10).hexdigest()
 
 
@@ -71,7 +72,7 @@ class Expr:
 
     @classmethod
     def _intern(cls, content: tuple, dims: Dims, children: tuple[Expr, ...], **fields: Any):
-        key = _digest((cls.kind, content))
+        key = digest((cls.kind, content))
         found = _INTERNED.get(key)
         if found is not None:
             return found
@@ -112,157 +113,42 @@ class Expr:
         """Number of axes."""
         return len(self.dims)
 
-    # -- arithmetic (numpy semantics, broadcasting by position) ----------------------
-    def __add__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.add(self, other)
-
-    def __radd__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.add(other, self)
-
-    def __sub__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.subtract(self, other)
-
-    def __rsub__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.subtract(other, self)
-
-    def __mul__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.multiply(self, other)
-
-    def __rmul__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.multiply(other, self)
-
-    def __truediv__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.divide(self, other)
-
-    def __rtruediv__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.divide(other, self)
-
-    def __neg__(self) -> Expr:
-        from . import builders
-
-        return builders.multiply(-1.0, self)
-
     def __pos__(self) -> Expr:
         return self
 
-    def __pow__(self, exponent: Any) -> Expr:
-        from . import builders
+    # -- installed from the layers above (no upward import) -------------------------
+    # einderiv.build installs the numpy-like operators, einderiv.render the printers
+    # (to_numpy, to_latex, to_index, to_einsum, to_kronecker, repr) and einderiv.evaluate
+    # ``evaluate``; importing ``einderiv`` installs them all.
+    if TYPE_CHECKING:
 
-        return builders.power(self, exponent)
-
-    def __matmul__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Expr:
-        from . import builders
-
-        return builders.matmul(other, self)
-
-    @property
-    def T(self) -> Expr:  # noqa: N802 - numpy's name
-        """Transpose (reverses the axes, as numpy's ``.T``)."""
-        from . import builders
-
-        return builders.transpose(self)
-
-    def sum(self, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
-        """Sum over ``axis`` (all axes by default), as ``ndarray.sum``."""
-        from . import builders
-
-        return builders.reduce_sum(self, axis=axis, keepdims=keepdims)
-
-    # -- outputs --------------------------------------------------------------------
-    def evaluate(
-        self,
-        values: dict[str, Any] | None = None,
-        backend: str = "numpy",
-        sizes: dict[str, int] | None = None,
-        **kw: Any,
-    ):
-        """Evaluate numerically; ``values`` maps symbol names to arrays.
-
-        >>> import numpy as np, einderiv as ed
-        >>> W, x = ed.symbols("W[n,m] x[m]")
-        >>> (W @ x).evaluate({"W": np.eye(2, 3), "x": np.arange(3.0)})
-        array([0., 1.])
-        """
-        from collections.abc import Mapping
-
-        from .errors import EvaluationError
-        from .evaluation import evaluate
-
-        if values is not None and not isinstance(values, Mapping):
-            raise EvaluationError(
-                f"values must be a dict of arrays by symbol name, got {type(values).__name__}"
-            )
-        merged = dict(values or {})
-        merged.update(kw)
-        return evaluate(self, merged, backend=backend, sizes=sizes)
-
-    def to_numpy(self) -> str:
-        """One numpy expression in matrix form (see ``einderiv.render``)."""
-        from .render import to_numpy
-
-        return to_numpy(self)
-
-    def to_latex(self) -> str:
-        """LaTeX of the matrix form (or index form for higher-rank tensors)."""
-        from .render import to_latex
-
-        return to_latex(self)
-
-    def to_index(self) -> str:
-        """Index notation with Kronecker deltas, e.g. ``F_abcd = δ_ac W_db``."""
-        from .indexform import to_index
-
-        return to_index(self)
-
-    def to_einsum(self) -> str:
-        """A numpy expression that uses ``np.einsum`` for every product (always exists)."""
-        from .indexform import to_einsum
-
-        return to_einsum(self)
-
-    def to_kronecker(self, y: str = "Y", x: str = "X") -> str | None:
-        """Vec/Kronecker form of a 4-D matrix-by-matrix derivative (column-major vec), or None.
-
-        >>> import einderiv as ed
-        >>> X, W = ed.symbols("X[p,q] W[q,r]")
-        >>> ed.diff(X @ W, X).to_kronecker()
-        'vec(dY) = (W.T ⊗ I) vec(dX)  [column-major vec]'
-        """
-        from .indexform import to_kronecker
-
-        return to_kronecker(self, y=y, x=x)
-
-    def __repr__(self) -> str:
-        from .indexform import short_repr
-
-        return short_repr(self)
-
-    def _repr_latex_(self) -> str:
-        try:
-            return "$" + self.to_latex() + "$"
-        except Exception:  # pragma: no cover - display must never raise
-            return "$" + repr(self) + "$"
+        def __add__(self, other: Any) -> Expr: ...
+        def __radd__(self, other: Any) -> Expr: ...
+        def __sub__(self, other: Any) -> Expr: ...
+        def __rsub__(self, other: Any) -> Expr: ...
+        def __mul__(self, other: Any) -> Expr: ...
+        def __rmul__(self, other: Any) -> Expr: ...
+        def __truediv__(self, other: Any) -> Expr: ...
+        def __rtruediv__(self, other: Any) -> Expr: ...
+        def __neg__(self) -> Expr: ...
+        def __pow__(self, exponent: Any) -> Expr: ...
+        def __matmul__(self, other: Any) -> Expr: ...
+        def __rmatmul__(self, other: Any) -> Expr: ...
+        @property
+        def T(self) -> Expr: ...  # noqa: N802, D102 - numpy's name
+        def sum(self, axis: Any = None, keepdims: bool = False) -> Expr: ...  # noqa: D102
+        def evaluate(  # noqa: D102
+            self,
+            values: Any = None,
+            backend: str = "numpy",
+            sizes: dict[str, int] | None = None,
+            **kw: Any,
+        ) -> Any: ...
+        def to_numpy(self) -> str: ...  # noqa: D102
+        def to_latex(self) -> str: ...  # noqa: D102
+        def to_index(self) -> str: ...  # noqa: D102
+        def to_einsum(self) -> str: ...  # noqa: D102
+        def to_kronecker(self, y: str = "Y", x: str = "X") -> str | None: ...  # noqa: D102
 
     # -- traversal ------------------------------------------------------------------
     def walk(self) -> Iterator[Expr]:
@@ -276,6 +162,26 @@ class Expr:
             if isinstance(node, Symbol):
                 found[node.name] = node
         return found
+
+
+def topological(root: Expr) -> list[Expr]:
+    """Distinct nodes of the DAG under ``root``, each after its children."""
+    order: list[Expr] = []
+    seen: set[str] = set()
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node.key in seen:
+            continue
+        seen.add(node.key)
+        stack.append((node, True))
+        for child in reversed(node.children):
+            if child.key not in seen:
+                stack.append((child, False))
+    return order
 
 
 def remember_size_context(result: Expr, *sources: Expr) -> Expr:
@@ -309,26 +215,6 @@ def size_owners(root: Expr, dim: str) -> list[tuple[str, int, int]]:
     found = list(root._cache.get("size_context", {}).get(dim, ()))
     found += [entry for entry in DIM_OWNERS.get(dim, ()) if entry not in found]
     return found
-
-
-def topological(root: Expr) -> list[Expr]:
-    """Distinct nodes of the DAG under ``root``, each after its children."""
-    order: list[Expr] = []
-    seen: set[str] = set()
-    stack: list[tuple[Expr, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node.key in seen:
-            continue
-        seen.add(node.key)
-        stack.append((node, True))
-        for child in reversed(node.children):
-            if child.key not in seen:
-                stack.append((child, False))
-    return order
 
 
 class Symbol(Expr):

@@ -12,7 +12,7 @@ dtype unless ``jax_enable_x64`` is on).  A Kronecker delta that survives simplif
 applied as an identity matrix here (no strided diagonal writes outside numpy).
 
 >>> import numpy as np, einderiv as ed
->>> from einderiv.backends import BACKENDS
+>>> from einderiv.evaluate.backends import BACKENDS
 >>> sorted(BACKENDS)
 ['cupy', 'dask', 'jax', 'torch']
 """
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import opt_einsum
 
-from .errors import EvaluationError
-from .ir import Expr, Product
+from einderiv.errors import EvaluationError
+from einderiv.ir.nodes import Expr, Product
 
 BACKENDS: dict[str, str] = {
     "jax": "jax.numpy",
@@ -176,7 +176,8 @@ def evaluate_with_backend(
 
     Returns the backend's array type.  Errors in the values are the numpy evaluator's.
     """
-    from .evaluation import _plan_product, compile
+    from einderiv.evaluate.compiled import compile
+    from einderiv.evaluate.plan import plan_product
 
     if backend not in BACKENDS:
         raise EvaluationError(
@@ -213,7 +214,7 @@ def evaluate_with_backend(
             results[i] = ops.asarray(values[node.name])
         elif kind == "product":
             results[i] = _product(node, i, results, index_of, ops, size_of, contractions,
-                                  _plan_product)
+                                  plan_product)
         elif kind == "sum":
             shape = tuple(size_of(d) for d in node.dims)
             acc = None

@@ -19,45 +19,23 @@ True
 
 from __future__ import annotations
 
-import contextlib
-import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 
-from .canonical import canonical_factors, canonical_key, equivalent, invariant
-from .ir import (
+from einderiv.ir.canonical import canonical_factors, canonical_key, equivalent, invariant
+from einderiv.ir.nodes import (
     Delta,
     Expr,
     Func,
-    LogSumExp,
-    MatFunc,
     Product,
     Size,
     Sum,
     as_product,
-    constant,
     is_zero,
-    topological,
     zero,
 )
-
-_RECORDERS: list[list[tuple[str, Expr, Expr]]] = []
-
-
-@contextlib.contextmanager
-def recording() -> Iterator[list[tuple[str, Expr, Expr]]]:
-    """Collect ``(rule, before, after)`` for rewrites done inside the ``with`` block."""
-    log: list[tuple[str, Expr, Expr]] = []
-    _RECORDERS.append(log)
-    try:
-        yield log
-    finally:
-        _RECORDERS.remove(log)
-
-
-def _record(rule: str, before: Expr, after: Expr) -> None:
-    for log in _RECORDERS:
-        log.append((rule, before, after))
+from einderiv.rewrite.elementwise import make_func
+from einderiv.rewrite.record import record
 
 
 def _has_delta(node: Expr) -> bool:
@@ -261,7 +239,7 @@ def make_sum(terms: Iterable[Expr], dims: Sequence[str]) -> Expr:
         result.append(make_product(coeff, view.factors, view.out, view.ldims, inline=False))
     if len(result) < len(flat):
         after = Sum.make(result, dims) if result else zero(dims)
-        _record("merge equal terms", Sum.make(flat, dims), after)
+        record("merge equal terms", Sum.make(flat, dims), after)
     if not result:
         return zero(dims)
     if len(result) == 1:
@@ -292,124 +270,3 @@ def _merge_isomorphic(entries: list[list]) -> list[list]:
                 kept.append(list(entry))
         merged.extend(kept)
     return merged
-
-
-def make_func(name: str, arg: Expr, param: float | None = None) -> Expr:
-    """``name(arg)`` elementwise, folding constants and trivial powers."""
-    from .functions import FUNCTIONS
-
-    if name == "pow":
-        if param == 1.0:
-            return arg
-        if param == 0.0:
-            return constant(1.0, arg.dims)
-    if (isinstance(arg, Product) and not arg.factors) or is_zero(arg):
-        import numpy as np
-
-        at = arg.coeff if isinstance(arg, Product) else 0.0  # a zero sum folds as 0
-        with np.errstate(all="ignore"):
-            value = float(FUNCTIONS[name].evaluate(np.asarray(at, dtype=float), param))
-        if value == 0.0:
-            return zero(arg.dims)
-        if math.isfinite(value):
-            return constant(value, arg.dims)
-    softplus_arg = _softplus_argument(name, arg)
-    if softplus_arg is not None:  # log1p(exp(u)) and log(1 + exp(u)): the stable softplus
-        return make_func("softplus", softplus_arg)
-    if isinstance(arg, Func):
-        # log(exp(x)) = x for every real x (exp(log(x)) = x only for x > 0: not applied);
-        # (x**a)**b = x**(a*b) for integer a and b (no sign or branch is lost).
-        if name == "log" and arg.name == "exp":
-            return arg.arg
-        if (
-            name == "pow"
-            and arg.name == "pow"
-            and param is not None
-            and arg.param is not None
-            and float(param).is_integer()
-            and float(arg.param).is_integer()
-        ):
-            return make_func("pow", arg.arg, param * arg.param)
-    return Func.make(name, arg, param)
-
-
-def _softplus_argument(name: str, arg: Expr) -> Expr | None:
-    """``u`` when ``name(arg)`` is ``log1p(exp(u))`` or ``log(1 + exp(u))``, else None."""
-    if name == "log1p" and isinstance(arg, Func) and arg.name == "exp":
-        return arg.arg
-    if name == "log" and isinstance(arg, Sum) and len(arg.terms) == 2:
-        first, second = arg.terms
-        for one, other in ((first, second), (second, first)):
-            if (
-                isinstance(one, Product)
-                and not one.factors
-                and one.coeff == 1.0
-                and isinstance(other, Func)
-                and other.name == "exp"
-            ):
-                return other.arg
-    return None
-
-
-def make_matfunc(name: str, arg: Expr) -> Expr:
-    """``inv``/``det``/``logdet`` of a square matrix, with ``inv(inv(X)) = X``."""
-    if name == "inv" and isinstance(arg, MatFunc) and arg.name == "inv":
-        return arg.arg
-    return MatFunc.make(name, arg)
-
-
-def simplify(expr: Expr) -> Expr:
-    """Rebuild ``expr`` bottom-up through the smart constructors."""
-    done: dict[str, Expr] = {}
-    for node in topological(expr):
-        done[node.key] = _rebuild(node, done, inline=True)
-    return done[expr.key]
-
-
-def flatten_single_use(expr: Expr) -> Expr:
-    """Inline product factors used only once in the DAG (shared ones stay one node).
-
-    The derivative passes build with ``inline=False`` so that an adjoint used by
-    several rules is computed once; this pass then flattens what is not shared, which
-    keeps results readable without giving up linear size.
-    """
-    order = topological(expr)
-    uses: dict[str, int] = {}
-    for node in order:
-        for child in node.children:
-            uses[child.key] = uses.get(child.key, 0) + 1
-    done: dict[str, Expr] = {}
-    # Every shared node (rebuilt), not only the current node's direct factors: inlining
-    # a single-use factor must not inline the shared products inside it as well, which
-    # would copy them into every user (quadratic size, e.g. BPTT adjoint chains).
-    shared: set[str] = set()
-    for node in order:
-        if isinstance(node, Product):
-            factors = [(done[f.key], ls) for f, ls in node.factors]
-            done[node.key] = make_product(
-                node.coeff, factors, node.out, node.ldims, keep=shared
-            )
-        else:
-            done[node.key] = _rebuild(node, done, inline=True)
-        if uses.get(node.key, 0) > 1:
-            shared.add(done[node.key].key)
-    return done[expr.key]
-
-
-def _rebuild(node: Expr, done: dict[str, Expr], *, inline: bool) -> Expr:
-    if isinstance(node, Product):
-        factors = [(done[f.key], ls) for f, ls in node.factors]
-        result = make_product(node.coeff, factors, node.out, node.ldims, inline=inline)
-    elif isinstance(node, Sum):
-        result = make_sum([done[t.key] for t in node.terms], node.dims)
-    elif isinstance(node, Func):
-        result = make_func(node.name, done[node.arg.key], node.param)
-    elif isinstance(node, MatFunc):
-        result = make_matfunc(node.name, done[node.arg.key])
-    elif isinstance(node, LogSumExp):
-        result = LogSumExp.make(done[node.arg.key], node.axes)
-    else:
-        result = node
-    if result is not node and not isinstance(node, (Sum,)):
-        _record(node.kind, node, result)
-    return result

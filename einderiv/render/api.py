@@ -1,0 +1,108 @@
+"""The matrix form: an expression read into a matrix syntax tree, printed as numpy or LaTeX."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import networkx as nx
+
+from einderiv.ir.nodes import Expr, Product, Symbol
+from einderiv.ir.traversal import topological
+from einderiv.render.latex import tex
+from einderiv.render.numpytext import to_text
+from einderiv.render.reader import Renderer
+from einderiv.render.tree import MNode, Raw
+
+# -- public entry points --------------------------------------------------------------------
+
+
+def matrix_form(
+    expr: Expr, names: dict[str, str] | None = None, root: Expr | None = None
+) -> MNode:
+    """The matrix syntax tree of ``expr``; ``names`` maps node keys to ready names.
+
+    ``root`` is the whole expression ``expr`` is part of (where dim sizes are looked up).
+
+    >>> import einderiv as ed
+    >>> A, x = ed.symbols("A[n,n] x[n]")
+    >>> matrix_form(A @ x).rank
+    1
+    """
+    renderer = Renderer(root if root is not None else expr, names)
+    with _deep_recursion():
+        for node in topological(expr):  # children first: keeps the recursion shallow
+            renderer.full(node)
+        return renderer.full(expr)
+
+
+@contextlib.contextmanager
+def _deep_recursion(limit: int = 20000):
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def to_numpy(expr: Expr) -> str:
+    """One numpy expression in matrix form; ``np.einsum`` only where none exists.
+
+    >>> import einderiv as ed
+    >>> x, A = ed.symbols("x[n] A[n,n]")
+    >>> ed.grad(x @ A @ x, "x").to_numpy()
+    '(A + A.T) @ x'
+    """
+    tree = matrix_form(expr)
+    with _deep_recursion():
+        return to_text(tree)
+
+
+def to_latex(expr: Expr) -> str:
+    r"""LaTeX of the matrix form (index form for products with no matrix form).
+
+    >>> import einderiv as ed
+    >>> x, A = ed.symbols("x[n] A[n,n]")
+    >>> ed.grad(x @ A @ x, "x").to_latex()
+    '\\left(A + A^\\top\\right) x'
+    """
+    tree = matrix_form(expr)
+    with _deep_recursion():
+        return _latex_of(tree, expr)
+
+
+def _latex_of(tree: MNode, expr: Expr) -> str:
+    if isinstance(tree, Raw) and len(expr.dims) > 2:
+        from einderiv.render.letters import OUT_LETTERS
+
+        sub = "".join(OUT_LETTERS[i] for i in range(len(expr.dims)))
+        return f"F_{{{sub}}} = " + tree.latex
+    return tex(tree)[0]
+
+
+def network(expr: Product) -> nx.MultiGraph:
+    """The tensor network of a product as a graph: labels are nodes, factors edges.
+
+    Vectors are self-less end caps (an edge to a ``("cap", k)`` node); scalars are
+    isolated ``("scalar", k)`` nodes.
+
+    >>> import einderiv as ed
+    >>> A, B = ed.symbols("A[n,m] B[m,k]")
+    >>> sorted(network(A @ B).edges(data="factor"))[0][2]
+    'A'
+    """
+    graph = nx.MultiGraph()
+    for label, dim in enumerate(expr.ldims):
+        graph.add_node(label, dim=dim, output=label in expr.out)
+    for k, (factor, labels) in enumerate(expr.factors):
+        name = factor.name if isinstance(factor, Symbol) else factor.kind
+        if len(labels) == 2:
+            graph.add_edge(labels[0], labels[1], factor=name, index=k)
+        elif len(labels) == 1:
+            graph.add_edge(labels[0], ("cap", k), factor=name, index=k)
+        else:
+            graph.add_node(("scalar", k), factor=name)
+    return graph
+
+

@@ -1,0 +1,120 @@
+"""The einsum form: one numpy expression with np.einsum for every product."""
+
+from __future__ import annotations
+
+from einderiv.functions import FUNCTIONS
+from einderiv.ir.nodes import (
+    Delta,
+    Expr,
+    Func,
+    LogSumExp,
+    MatFunc,
+    Product,
+    Size,
+    Sum,
+    Symbol,
+)
+from einderiv.render.letters import LETTERS
+from einderiv.render.numbers import format_number
+from einderiv.render.sizes import SizeSource
+
+
+def to_einsum(expr: Expr) -> str:
+    """One numpy expression for ``expr`` with ``np.einsum`` for every product."""
+    return _einsum(expr, SizeSource(expr), {})
+
+
+def _einsum(node: Expr, size, memo: dict[str, str]) -> str:
+    if node.key in memo:
+        return memo[node.key]
+    text = _einsum_node(node, size, memo)
+    memo[node.key] = text
+    return text
+
+
+def numpy_function(name: str, arg: str, param: float | None = None) -> str:
+    """The numpy spelling of an elementwise function applied to ``arg`` (a numpy expression)."""
+    if name == "pow":
+        assert param is not None
+        if param == -1.0:
+            return f"(1 / {arg})"
+        if param == 0.5:
+            return f"np.sqrt({arg})"
+        exponent = format_number(param)
+        return f"{arg}**{exponent}" if param >= 0 else f"{arg}**({exponent})"
+    if name == "sigmoid":
+        return f"(1 / (1 + np.exp(-{arg})))"
+    if name == "relu":
+        return f"np.maximum({arg}, 0)"
+    if name == "step":
+        return f"np.heaviside({arg}, 0.0)"
+    if name == "softplus":
+        return f"np.logaddexp(0, {arg})"
+    return f"{FUNCTIONS[name].numpy}({arg})"
+
+
+def numpy_logsumexp(arg: str, axes: tuple[int, ...], rank: int) -> str:
+    """Stable numpy spelling of ``logsumexp(arg, axes)``."""
+    ax = f"axis={axes[0]}" if len(axes) == 1 else f"axis={axes}"
+    if len(axes) == rank:
+        return f"(np.log(np.exp({arg} - {arg}.max()).sum()) + {arg}.max())"
+    return (
+        f"(np.log(np.exp({arg} - {arg}.max({ax}, keepdims=True)).sum({ax})) + {arg}.max({ax}))"
+    )
+
+
+def _einsum_node(node: Expr, size, memo) -> str:
+    if isinstance(node, Symbol):
+        return node.name
+    if isinstance(node, Size):
+        return f"float({size(node.dim)})"
+    if isinstance(node, Delta):
+        return f"np.eye({size(node.dim)})"
+    if isinstance(node, Func):
+        arg = _einsum(node.arg, size, memo)
+        return numpy_function(node.name, f"({arg})" if node.name == "pow" else arg, node.param)
+    if isinstance(node, MatFunc):
+        arg = _einsum(node.arg, size, memo)
+        if node.name == "inv":
+            return f"np.linalg.inv({arg})"
+        if node.name == "det":
+            return f"np.linalg.det({arg})"
+        return f"np.linalg.slogdet({arg})[1]"
+    if isinstance(node, LogSumExp):
+        arg = _einsum(node.arg, size, memo)
+        return numpy_logsumexp(f"({arg})", node.axes, len(node.arg.dims))
+    if isinstance(node, Sum):
+        if not node.terms:
+            shape = ", ".join(size(d) for d in node.dims)
+            return f"np.zeros(({shape}{',' if len(node.dims) == 1 else ''}))"
+        return "(" + " + ".join(_einsum(t, size, memo) for t in node.terms) + ")"
+    if isinstance(node, Product):
+        return _einsum_product(node, size, memo)
+    raise AssertionError(node.kind)  # pragma: no cover
+
+
+def _einsum_product(node: Product, size, memo) -> str:
+    operands: list[str] = []
+    subs: list[str] = []
+    scale = [] if node.coeff == 1.0 else [f"({format_number(node.coeff)})"]
+    for factor, labels in node.factors:
+        if isinstance(factor, Size):
+            scale.append(f"float({size(factor.dim)})")
+            continue
+        if not labels:
+            scale.append(f"({_einsum(factor, size, memo)})")
+            continue
+        operands.append(_einsum(factor, size, memo))
+        subs.append("".join(LETTERS[x] for x in labels))
+    present = {x for _, ls in node.factors for x in ls}
+    for label in node.out:
+        if label not in present:  # broadcast: multiply by ones along the label
+            operands.append(f"np.ones({size(node.ldims[label])})")
+            subs.append(LETTERS[label])
+    if operands:
+        spec = ",".join(subs) + "->" + "".join(LETTERS[x] for x in node.out)
+        body = f"np.einsum('{spec}', {', '.join(operands)})"
+        if scale:
+            return "(" + " * ".join([*scale, body]) + ")"
+        return body
+    return "(" + " * ".join(scale or ["1"]) + ")"

@@ -1,0 +1,129 @@
+"""The vec/Kronecker form of 4-D matrix-by-matrix derivatives."""
+
+from __future__ import annotations
+
+from einderiv.ir.nodes import (
+    Delta,
+    Expr,
+    Product,
+    Sum,
+)
+from einderiv.render.numbers import format_number
+
+# -- vec / Kronecker form -------------------------------------------------------------
+
+
+def _finder(parent: list[int]):
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    return find
+
+
+def _kron_terms(expr: Expr):
+    """``[(coeff, B, A, scalars)]`` with ``F_abcd = coeff * scalars * A_ac B_bd``, or None."""
+    if len(expr.dims) != 4:
+        return None
+    terms = expr.terms if isinstance(expr, Sum) else (expr,)
+    found = []
+    for term in terms:
+        if not isinstance(term, Product):
+            return None
+        a, b, c, d = term.out
+        parent = list(range(len(term.ldims)))
+        find = _finder(parent)
+        for _, labels in term.factors:
+            for label in labels[1:]:
+                parent[find(label)] = find(labels[0])
+        if find(a) != find(c) or find(b) != find(d) or find(a) == find(b):
+            return None
+        groups: dict[str, list] = {"ac": [], "bd": [], "scalar": []}
+        for factor, labels in term.factors:
+            root = find(labels[0]) if labels else None
+            key = "ac" if root == find(a) else "bd" if root == find(b) else "scalar"
+            groups[key].append((factor, labels))
+        ldims = dict(enumerate(term.ldims))
+        left = Product.make(1.0, groups["ac"], (a, c), ldims)
+        right = Product.make(1.0, groups["bd"], (b, d), ldims)
+        scalar = Product.make(1.0, groups["scalar"], (), ldims) if groups["scalar"] else None
+        found.append((term.coeff, right, left, scalar))
+    return found
+
+
+def _kron_matrix_text(node: Product, root: Expr, readable: bool) -> str:
+    from einderiv.render.api import matrix_form
+    from einderiv.render.numpytext import to_text
+
+    if readable and len(node.factors) == 1 and isinstance(node.factors[0][0], Delta):
+        return "I"
+    return to_text(matrix_form(node, root=root))
+
+
+def to_kronecker(expr: Expr, y: str = "Y", x: str = "X") -> str | None:
+    """The vec/Kronecker form of a 4-D matrix-by-matrix derivative, or None.
+
+    For ``F_abcd = ∂Y_ab/∂X_cd`` (``diff(Y, X)``) and column-major ``vec`` (stacked
+    columns, as in Magnus & Neudecker), ``vec(dY) = J vec(dX)`` with
+    ``J = F.reshape(p*q, r*s, order="F")``; a term ``A_ac B_bd`` gives ``J = B ⊗ A``.
+    Returns None when a term does not split into such a pair.
+
+    >>> import einderiv as ed
+    >>> X, W = ed.symbols("X[p,q] W[q,r]")
+    >>> to_kronecker(ed.diff(X @ W, "X"))
+    'vec(dY) = (W.T ⊗ I) vec(dX)  [column-major vec]'
+    """
+    terms = _kron_terms(expr)
+    if terms is None:
+        return None
+    parts = []
+    for coeff, right, left, scalar in terms:
+        text = f"{_kron_matrix_text(right, expr, True)} ⊗ {_kron_matrix_text(left, expr, True)}"
+        if scalar is not None:
+            from einderiv.render.api import matrix_form
+            from einderiv.render.numpytext import to_text
+
+            text = f"{to_text(matrix_form(scalar, root=expr))} * ({text})"
+        parts.append((coeff, text))
+    body = ""
+    for index, (coeff, text) in enumerate(parts):
+        sign = "-" if coeff < 0 else "+"
+        mag = abs(coeff)
+        item = f"({text})" if mag == 1.0 else f"{format_number(mag)} * ({text})"
+        if index == 0:
+            body = item if sign == "+" else "-" + item
+        else:
+            body += f" {sign} {item}"
+    if len(parts) > 1:
+        body = f"({body})"
+    return f"vec(d{y}) = {body} vec(d{x})  [column-major vec]"
+
+
+def kronecker_numpy(expr: Expr) -> str | None:
+    """The numpy text of the Jacobian matrix ``J`` of :func:`to_kronecker` (``np.kron``), or None.
+
+    ``eval`` of it equals ``F.reshape(p*q, r*s, order="F")`` for the 4-D tensor ``F``.
+
+    >>> import einderiv as ed
+    >>> X, W = ed.symbols("X[p,q] W[q,r]")
+    >>> kronecker_numpy(ed.diff(X @ W, "X"))
+    'np.kron(W.T, np.eye(X.shape[0]))'
+    """
+    terms = _kron_terms(expr)
+    if terms is None:
+        return None
+    parts = []
+    for coeff, right, left, scalar in terms:
+        text = f"np.kron({_kron_matrix_text(right, expr, False)}, "
+        text += f"{_kron_matrix_text(left, expr, False)})"
+        if scalar is not None:
+            from einderiv.render.api import matrix_form
+            from einderiv.render.numpytext import to_text
+
+            text = f"({to_text(matrix_form(scalar, root=expr))}) * {text}"
+        if coeff != 1.0:
+            text = f"({format_number(coeff)}) * {text}"
+        parts.append(text)
+    return " + ".join(parts)

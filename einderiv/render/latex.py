@@ -1,0 +1,173 @@
+"""Printing matrix-form trees as LaTeX."""
+
+from __future__ import annotations
+
+import re
+
+from einderiv.render.numpytext import number_text
+from einderiv.render.tree import (
+    ADD,
+    ATOM,
+    CHAIN,
+    MUL,
+    POW,
+    Add,
+    Call,
+    Expand,
+    Leaf,
+    MatMul,
+    MNode,
+    Mul,
+    Num,
+    Raw,
+    ReduceSum,
+    Scale,
+    Transpose,
+)
+
+# -- LaTeX ------------------------------------------------------------------------------
+
+
+def latex_name(name: str) -> str:
+    r"""A symbol name in LaTeX (``a_prev`` -> ``a_{\mathrm{prev}}``, ``h1`` -> ``h_{1}``)."""
+    if "_" in name:
+        head, tail = name.split("_", 1)
+        return f"{head}_{{\\mathrm{{{tail.replace('_', ' ')}}}}}"
+    if len(name) > 1 and name[-1].isdigit() and name[:-1].isalpha():
+        return f"{name[:-1]}_{{{name[-1]}}}"
+    return name
+
+
+_LATEX_FUNCS = {
+    "tanh": r"\tanh",
+    "exp": r"\exp",
+    "log": r"\log",
+    "sin": r"\sin",
+    "cos": r"\cos",
+    "sigmoid": r"\sigma",
+    "log1p": r"\mathrm{log1p}",
+    "abs": r"\mathrm{abs}",
+    "sign": r"\mathrm{sign}",
+    "relu": r"\mathrm{relu}",
+    "step": r"\mathrm{step}",
+    "softplus": r"\mathrm{softplus}",
+}
+
+
+def _paren(text: str) -> str:
+    return r"\left(" + text + r"\right)"
+
+
+_ENDS_WITH_SUPERSCRIPT = re.compile(r"\^(\\top|\{[^{}]*\})$")
+
+
+def _sup_base(text: str) -> str:
+    r"""``text`` ready for a superscript: ``{B^\top}^{2}``, as TeX rejects ``B^\top^{2}``."""
+    return "{" + text + "}" if _ENDS_WITH_SUPERSCRIPT.search(text) else text
+
+
+def tex(node: MNode) -> tuple[str, float]:
+    """LaTeX of a matrix tree and its precedence (cached on the node)."""
+    cached = node.__dict__.get("tex")
+    if cached is None:
+        cached = _tex_uncached(node)
+        object.__setattr__(node, "tex", cached)
+    return cached
+
+
+def _tex_uncached(node: MNode) -> tuple[str, float]:
+    if isinstance(node, (Leaf, Raw)):
+        return node.latex, ATOM
+    if isinstance(node, Num):
+        return number_text(node.value), (MUL if node.value < 0 else ATOM)
+    if isinstance(node, Transpose):
+        text, prec = tex(node.arg)
+        if text.endswith("^{-1}"):
+            return text[: -len("^{-1}")] + r"^{-\top}", ATOM
+        base = _sup_base(text) if prec >= ATOM else _paren(text)
+        return base + r"^\top", ATOM
+    if isinstance(node, MatMul):
+        parts = [tex_wrapped(tex(i), CHAIN) for i in node.items]
+        if len(parts) > 1 and node.items[0].rank == 1:  # a leading vector is a row
+            parts[0] = _sup_base(tex_wrapped(tex(node.items[0]), ATOM)) + r"^\top"
+        return " ".join(parts), MUL
+    if isinstance(node, Mul):
+        if len(node.items) == 2 and isinstance(node.items[0], Expand) and node.rank == 2:
+            vec, other = node.items
+            diag = r"\mathrm{diag}" + _paren(tex(vec.arg)[0])  # type: ignore[attr-defined]
+            mat = tex_wrapped(tex(other), POW)
+            text = f"{diag} {mat}" if vec.axis == 0 else f"{mat} {diag}"  # type: ignore
+            return text, CHAIN
+        parts = [tex_wrapped(tex(i), POW) for i in node.items]
+        scalars = [p for p, i in zip(parts, node.items) if i.rank == 0]
+        rest = [p for p, i in zip(parts, node.items) if i.rank != 0]
+        return " ".join(scalars + [r" \odot ".join(rest)]).strip(), MUL
+    if isinstance(node, Scale):
+        inner = tex_wrapped(tex(node.arg), MUL)
+        if node.coeff == -1.0:
+            return "-" + inner, MUL
+        return f"{number_text(node.coeff)} {inner}", MUL
+    if isinstance(node, Add):
+        out = ""
+        for index, (sign, term) in enumerate(node.terms):
+            text = tex_wrapped(tex(term), MUL)
+            if index == 0:
+                out = text if sign > 0 else "-" + text
+            else:
+                out += (" + " if sign > 0 else " - ") + text
+        return out, ADD
+    if isinstance(node, ReduceSum):
+        arg = tex_wrapped(tex(node.arg), POW)
+        if node.axis is None:
+            if node.arg.rank == 1:
+                return r"\mathbf{1}^\top " + arg, MUL
+            return r"\mathbf{1}^\top " + arg + r" \mathbf{1}", MUL
+        if node.axis == 1:
+            return arg + r" \mathbf{1}", MUL
+        return _sup_base(tex_wrapped(tex(node.arg), ATOM)) + r"^\top \mathbf{1}", MUL
+    if isinstance(node, Expand):
+        arg = tex_wrapped(tex(node.arg), POW)
+        if node.axis == 0:
+            return arg + r" \mathbf{1}^\top", MUL
+        return r"\mathbf{1} " + _sup_base(tex_wrapped(tex(node.arg), ATOM)) + r"^\top", MUL
+    if isinstance(node, Call):
+        return _tex_call(node)
+    raise AssertionError(node)  # pragma: no cover
+
+
+def tex_wrapped(text_prec: tuple[str, float], need: float) -> str:
+    """LaTeX text, parenthesized when its precedence is below ``need``."""
+    text, prec = text_prec
+    return text if prec >= need else _paren(text)
+
+
+def _tex_call(node: Call) -> tuple[str, float]:
+    arg = node.args[0]
+    inner = tex(arg)[0]
+    if node.fn == "trace":
+        return r"\mathrm{tr}" + _paren(inner), ATOM
+    if node.fn == "det":
+        return r"\det" + _paren(inner), ATOM
+    if node.fn == "logdet":
+        return r"\log\det" + _paren(inner), ATOM
+    if node.fn == "inv":
+        return _sup_base(tex_wrapped(tex(arg), ATOM)) + "^{-1}", ATOM
+    if node.fn in ("diag", "diagonal"):
+        return r"\mathrm{diag}" + _paren(inner), ATOM
+    if node.fn == "outer":
+        a = tex_wrapped(tex(node.args[0]), POW)
+        b = _sup_base(tex_wrapped(tex(node.args[1]), ATOM))
+        return f"{a} {b}^\\top", MUL
+    if node.fn == "logsumexp":
+        return r"\log\sum\exp" + _paren(inner), ATOM
+    if node.fn == "pow":
+        p = node.param
+        assert isinstance(p, float)
+        if p == -1.0:
+            return r"\frac{1}{" + inner + "}", ATOM
+        if p == 0.5:
+            return r"\sqrt{" + inner + "}", ATOM
+        return _sup_base(tex_wrapped(tex(arg), ATOM)) + "^{" + number_text(p) + "}", POW
+    if node.fn == "sqrt":
+        return r"\sqrt{" + inner + "}", ATOM
+    return _LATEX_FUNCS.get(node.fn, r"\mathrm{" + node.fn + "}") + _paren(inner), ATOM

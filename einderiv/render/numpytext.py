@@ -1,0 +1,195 @@
+"""Printing matrix-form trees as numpy text."""
+
+from __future__ import annotations
+
+import contextlib
+
+from einderiv.functions import FUNCTIONS
+from einderiv.render.einsum_form import numpy_logsumexp
+from einderiv.render.numbers import format_number
+from einderiv.render.tree import (
+    ADD,
+    ATOM,
+    MUL,
+    POW,
+    UNARY,
+    Add,
+    Call,
+    Expand,
+    Leaf,
+    MatMul,
+    MNode,
+    Mul,
+    Num,
+    Raw,
+    ReduceSum,
+    Scale,
+    Transpose,
+)
+
+# -- numpy text ---------------------------------------------------------------------------
+
+
+def number_text(value: float) -> str:
+    """A number as numpy text."""
+    return format_number(value)
+
+
+def _wrap(text_prec: tuple[str, int], need: int) -> str:
+    text, prec = text_prec
+    return text if prec >= need else f"({text})"
+
+
+_DIALECT = ["np"]  # "torch" spells a few functions the torch way (see codegen)
+
+
+@contextlib.contextmanager
+def dialect(name: str):
+    """Print numpy text in ``name``'s spelling (``"np"`` or ``"torch"``) inside the block."""
+    _DIALECT.append(name)
+    try:
+        yield
+    finally:
+        _DIALECT.pop()
+
+
+def _np(node: MNode) -> tuple[str, int]:
+    attr = "_np_" + _DIALECT[-1]
+    cached = node.__dict__.get(attr)
+    if cached is None:
+        cached = _np_uncached(node)
+        object.__setattr__(node, attr, cached)
+    return cached
+
+
+def _np_uncached(node: MNode) -> tuple[str, int]:
+    if isinstance(node, Leaf):
+        return node.text, ATOM
+    if isinstance(node, Raw):
+        return node.text, ATOM
+    if isinstance(node, Num):
+        text = number_text(node.value)
+        return text, (UNARY if node.value < 0 else ATOM)
+    if isinstance(node, Transpose):
+        return _wrap(_np(node.arg), ATOM) + ".T", ATOM
+    if isinstance(node, MatMul):
+        if len(node.items) == 1:
+            return _np(node.items[0])
+        return " @ ".join(_wrap(_np(i), UNARY) for i in node.items), MUL
+    if isinstance(node, Mul):
+        dens = [i for i in node.items if _is_reciprocal(i)]
+        nums = [i for i in node.items if not _is_reciprocal(i)]
+        parts = []
+        for item in nums:
+            if isinstance(item, Expand) and item.axis == 1 and node.rank == 2:
+                item = item.arg  # trailing-axis broadcasting needs no index
+            parts.append(_wrap(_np(item), UNARY) if len(nums) > 1 else _np(item)[0])
+        if len(nums) == 1 and _np(nums[0])[1] < MUL:
+            parts = [f"({parts[0]})"]
+        text = " * ".join(parts) if parts else "1"
+        for den in dens:
+            text += " / " + _wrap(_np(den.args[0]), ATOM)  # type: ignore[attr-defined]
+        return text, MUL
+    if isinstance(node, Scale):
+        inner = _np(node.arg)
+        if node.coeff == -1.0:
+            return "-" + _wrap(inner, MUL), UNARY if inner[1] > MUL else MUL
+        return f"{number_text(node.coeff)} * {_wrap(inner, MUL)}", MUL
+    if isinstance(node, Add):
+        out = ""
+        for index, (sign, term) in enumerate(node.terms):
+            if isinstance(term, Expand) and term.axis == 1 and node.rank == 2:
+                term = term.arg  # a row broadcasts without an index
+            text = _wrap(_np(term), MUL)
+            if index == 0:
+                out = text if sign > 0 else "-" + _wrap(_np(term), UNARY)
+            else:
+                out += (" + " if sign > 0 else " - ") + text
+        return out, ADD
+    if isinstance(node, ReduceSum):
+        base = _wrap(_np(node.arg), ATOM)
+        if node.axis is None:
+            return base + ".sum()", ATOM
+        keep = ", keepdims=True" if node.keepdims else ""
+        return f"{base}.sum(axis={node.axis}{keep})", ATOM
+    if isinstance(node, Expand):
+        base = _wrap(_np(node.arg), ATOM)
+        return base + ("[:, None]" if node.axis == 0 else "[None, :]"), ATOM
+    if isinstance(node, Call):
+        return _np_call(node)
+    raise AssertionError(node)  # pragma: no cover
+
+
+def _is_reciprocal(node: MNode) -> bool:
+    return isinstance(node, Call) and node.fn == "pow" and node.param == -1.0 and node.rank == 0
+
+
+_NP_CALLS = {
+    "trace": "np.trace",
+    "diagonal": "np.diag",
+    "diag": "np.diag",
+    "outer": "np.outer",
+    "inv": "np.linalg.inv",
+    "det": "np.linalg.det",
+}
+
+
+def _np_call(node: Call) -> tuple[str, int]:
+    args = [_np(a)[0] for a in node.args]
+    if node.fn in _NP_CALLS:
+        return f"{_NP_CALLS[node.fn]}({', '.join(args)})", ATOM
+    arg = node.args[0]
+    if node.fn == "logdet":
+        return f"np.linalg.slogdet({args[0]})[1]", ATOM
+    if _DIALECT[-1] == "torch":
+        torch_text = _torch_call(node, args[0])
+        if torch_text is not None:
+            return torch_text, ATOM
+    if node.fn == "logsumexp":
+        axes = node.param
+        assert isinstance(axes, tuple)
+        return numpy_logsumexp(_wrap(_np(arg), ATOM), axes, arg.rank), ATOM
+    if node.fn == "pow":
+        p = node.param
+        assert isinstance(p, float)
+        if p == -1.0:
+            return f"1 / {_wrap(_np(arg), UNARY)}", MUL
+        if p == 0.5:
+            return f"np.sqrt({args[0]})", ATOM
+        exponent = number_text(p) if p >= 0 else f"({number_text(p)})"
+        return f"{_wrap(_np(arg), ATOM)}**{exponent}", POW
+    if node.fn == "sigmoid":
+        text, prec = _np(arg)
+        if text.startswith("-") and prec >= MUL:  # sigmoid(-u) = 1 / (1 + exp(u))
+            return f"1 / (1 + np.exp({text[1:]}))", MUL
+        return f"1 / (1 + np.exp(-{_wrap((text, prec), UNARY)}))", MUL
+    if node.fn == "relu":
+        return f"np.maximum({args[0]}, 0)", ATOM
+    if node.fn == "step":
+        return f"np.heaviside({args[0]}, 0.0)", ATOM
+    if node.fn == "softplus":
+        return f"np.logaddexp(0, {args[0]})", ATOM
+    return f"{FUNCTIONS[node.fn].numpy}({args[0]})", ATOM
+
+
+def _torch_call(node: Call, arg: str) -> str | None:
+    if node.fn == "logsumexp":
+        axes = node.param
+        assert isinstance(axes, tuple)
+        return f"torch.logsumexp({arg}, dim={axes if len(axes) > 1 else axes[0]})"
+    simple = {"relu": "torch.relu", "sigmoid": "torch.sigmoid",
+              "softplus": "torch.nn.functional.softplus"}
+    if node.fn in simple:
+        return f"{simple[node.fn]}({arg})"
+    if node.fn == "step":
+        return f"(({arg}) > 0) * 1.0"
+    return None
+
+
+def to_text(node: MNode) -> str:
+    """The numpy text of a matrix tree.
+
+    >>> to_text(MatMul(1, (Transpose(2, Leaf(2, "W")), Leaf(1, "g"))))
+    'W.T @ g'
+    """
+    return _np(node)[0]

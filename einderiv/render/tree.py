@@ -1,0 +1,140 @@
+"""The matrix-form syntax tree: nodes and the structural transpose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from einderiv.functions import FUNCTIONS
+
+# Precedence levels of the printed numpy text.
+ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
+CHAIN = 2.5  # LaTeX only: a matrix product written by juxtaposition (diag(s) X)
+
+
+# -- the matrix syntax tree ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MNode:
+    """A node of the matrix-form syntax tree; ``rank`` is its number of axes."""
+
+    rank: int
+
+
+@dataclass(frozen=True)
+class Leaf(MNode):
+    """A name or a ready-made atom (``W``, ``X.shape[0]``, ``np.eye(n)``)."""
+
+    text: str = ""
+    latex: str = ""
+    symmetric: bool = False
+
+
+@dataclass(frozen=True)
+class Num(MNode):
+    """A number (rank 0)."""
+
+    value: float = 0.0
+
+
+@dataclass(frozen=True)
+class Transpose(MNode):
+    """``x.T`` of a matrix."""
+
+    arg: MNode = field(default_factory=lambda: Num(0))
+
+
+@dataclass(frozen=True)
+class MatMul(MNode):
+    """``a @ b @ ...``."""
+
+    items: tuple[MNode, ...] = ()
+
+
+@dataclass(frozen=True)
+class Mul(MNode):
+    """Elementwise product with numpy broadcasting (Hadamard, scaling)."""
+
+    items: tuple[MNode, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scale(MNode):
+    """``coeff * arg`` for a number ``coeff``."""
+
+    coeff: float = 1.0
+    arg: MNode = field(default_factory=lambda: Num(0))
+
+
+@dataclass(frozen=True)
+class Add(MNode):
+    """``t0 + t1 - t2 ...``: terms with a sign each."""
+
+    terms: tuple[tuple[int, MNode], ...] = ()
+
+
+@dataclass(frozen=True)
+class Call(MNode):
+    """A numpy function of its arguments: ``fn`` names the kind (``trace``, ``tanh``...)."""
+
+    fn: str = ""
+    args: tuple[MNode, ...] = ()
+    param: float | tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ReduceSum(MNode):
+    """``arg.sum(axis=..., keepdims=...)``; ``axis=None`` sums everything."""
+
+    arg: MNode = field(default_factory=lambda: Num(0))
+    axis: int | None = None
+    keepdims: bool = False
+
+
+@dataclass(frozen=True)
+class Expand(MNode):
+    """A vector placed along ``axis`` of a matrix: ``v[:, None]`` (0) or ``v[None, :]`` (1)."""
+
+    arg: MNode = field(default_factory=lambda: Num(0))
+    axis: int = 0
+
+
+@dataclass(frozen=True)
+class Raw(MNode):
+    """Text with no matrix form (an ``np.einsum`` fallback)."""
+
+    text: str = ""
+    latex: str = ""
+
+
+def transpose(node: MNode) -> MNode:
+    """The transpose of ``node``, pushed inward (``(A @ B).T`` -> ``B.T @ A.T``).
+
+    >>> transpose(MatMul(2, (Leaf(2, "A"), Leaf(2, "B"))))
+    ... # doctest: +ELLIPSIS
+    MatMul(rank=2, items=(Transpose(rank=2, arg=Leaf(rank=2, text='B', ...
+    """
+    if node.rank < 2:
+        return node
+    if isinstance(node, Leaf) and node.symmetric:
+        return node
+    if isinstance(node, Transpose):
+        return node.arg
+    if isinstance(node, MatMul):
+        return MatMul(2, tuple(transpose(i) for i in reversed(node.items)))
+    if isinstance(node, Mul):
+        return Mul(2, tuple(transpose(i) for i in node.items))
+    if isinstance(node, Scale):
+        return Scale(2, node.coeff, transpose(node.arg))
+    if isinstance(node, Add):
+        return Add(2, tuple((s, transpose(t)) for s, t in node.terms))
+    if isinstance(node, Expand):
+        return Expand(2, node.arg, 1 - node.axis)
+    if isinstance(node, Call) and node.fn == "outer":
+        return Call(2, "outer", (node.args[1], node.args[0]))
+    if isinstance(node, Call) and node.fn in _ELEMENTWISE_FNS:
+        return Call(2, node.fn, (transpose(node.args[0]),), node.param)
+    return Transpose(2, node)
+
+
+_ELEMENTWISE_FNS = set(FUNCTIONS)

@@ -1,0 +1,74 @@
+"""Whole-DAG rewrite passes: rebuild through the smart constructors, flatten single-use products."""
+
+from __future__ import annotations
+
+from einderiv.ir.nodes import (
+    Expr,
+    Func,
+    LogSumExp,
+    MatFunc,
+    Product,
+    Sum,
+)
+from einderiv.ir.traversal import topological
+from einderiv.rewrite.elementwise import make_func
+from einderiv.rewrite.matrix import make_matfunc
+from einderiv.rewrite.record import record
+from einderiv.rewrite.terms import make_product, make_sum
+
+
+def simplify(expr: Expr) -> Expr:
+    """Rebuild ``expr`` bottom-up through the smart constructors."""
+    done: dict[str, Expr] = {}
+    for node in topological(expr):
+        done[node.key] = _rebuild(node, done, inline=True)
+    return done[expr.key]
+
+
+def flatten_single_use(expr: Expr) -> Expr:
+    """Inline product factors used only once in the DAG (shared ones stay one node).
+
+    The derivative passes build with ``inline=False`` so that an adjoint used by
+    several rules is computed once; this pass then flattens what is not shared, which
+    keeps results readable without giving up linear size.
+    """
+    order = topological(expr)
+    uses: dict[str, int] = {}
+    for node in order:
+        for child in node.children:
+            uses[child.key] = uses.get(child.key, 0) + 1
+    done: dict[str, Expr] = {}
+    # Every shared node (rebuilt), not only the current node's direct factors: inlining
+    # a single-use factor must not inline the shared products inside it as well, which
+    # would copy them into every user (quadratic size, e.g. BPTT adjoint chains).
+    shared: set[str] = set()
+    for node in order:
+        if isinstance(node, Product):
+            factors = [(done[f.key], ls) for f, ls in node.factors]
+            done[node.key] = make_product(
+                node.coeff, factors, node.out, node.ldims, keep=shared
+            )
+        else:
+            done[node.key] = _rebuild(node, done, inline=True)
+        if uses.get(node.key, 0) > 1:
+            shared.add(done[node.key].key)
+    return done[expr.key]
+
+
+def _rebuild(node: Expr, done: dict[str, Expr], *, inline: bool) -> Expr:
+    if isinstance(node, Product):
+        factors = [(done[f.key], ls) for f, ls in node.factors]
+        result = make_product(node.coeff, factors, node.out, node.ldims, inline=inline)
+    elif isinstance(node, Sum):
+        result = make_sum([done[t.key] for t in node.terms], node.dims)
+    elif isinstance(node, Func):
+        result = make_func(node.name, done[node.arg.key], node.param)
+    elif isinstance(node, MatFunc):
+        result = make_matfunc(node.name, done[node.arg.key])
+    elif isinstance(node, LogSumExp):
+        result = LogSumExp.make(done[node.arg.key], node.axes)
+    else:
+        result = node
+    if result is not node and not isinstance(node, (Sum,)):
+        record(node.kind, node, result)
+    return result
