@@ -7,7 +7,7 @@ LaTeX spelling.  Adding a function is one entry here plus one test.
 >>> FUNCTIONS["tanh"].numpy
 'np.tanh'
 >>> import numpy as np
->>> float(FUNCTIONS["sigmoid"].evaluate(np.array(0.0), None))
+>>> float(FUNCTIONS["sigmoid"].evaluate(np.array(0.0)))
 0.5
 """
 
@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from einderiv.ir.nodes import Expr, Func, constant
+from einderiv.ir.nodes import Expr, constant
 
 #: builds ``name(arg)`` (with ``param``) through the smart constructor; passed to the
 #: derivative rules by the derivative layer, so this table imports nothing above the IR
@@ -27,40 +28,65 @@ Build = Callable[..., Expr]
 
 @dataclass(frozen=True)
 class ElementwiseFunction:
-    """One row of the table: how to evaluate, differentiate and print ``name(x)``."""
+    """One row of the table: how to evaluate, differentiate and print ``name(x)``.
+
+    ``array(xp, x, param)`` evaluates on any backend: ``xp`` is the backend's array
+    namespace (``numpy``, ``jax.numpy``, ``torch``, ``cupy``, ``dask.array``) and the
+    result keeps ``x``'s dtype and device.
+    """
 
     name: str
-    evaluate: Callable[[np.ndarray, float | None], np.ndarray]
+    array: Callable[[Any, Any, float | None], Any]
     derivative: Callable[[Expr, float | None, Build], Expr]
     numpy: str
     latex: str
-    backend_name: str | None = None  # name in opt_einsum-style backends (jnp, torch)
+
+    def evaluate(self, x: Any, param: float | None = None) -> Any:
+        """Evaluate on numpy arrays."""
+        return self.array(np, x, param)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # stable for large |x|: 1/(1+exp(-x)) = exp(x)/(1+exp(x))
-    out = np.empty_like(np.asarray(x, dtype=float))
-    pos = x >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1.0 + ex)
-    return out
+def namespace(xp: Any) -> str:
+    """The name of an array namespace: ``numpy``, ``jax.numpy``, ``torch``, ``cupy``, ..."""
+    return getattr(xp, "__name__", "")
 
 
-def _sigmoid_any(x, _p=None):
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 0:
-        return _sigmoid(x.reshape(1)).reshape(())
-    return _sigmoid(x)
+def _sigmoid(xp: Any, x: Any, _p: float | None = None) -> Any:
+    """``1 / (1 + exp(-x))``, stable for large ``|x|`` on every backend."""
+    if namespace(xp) == "torch":
+        return xp.sigmoid(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _pow(x: np.ndarray, p: float | None) -> np.ndarray:
+def _step(xp: Any, x: Any, _p: float | None = None) -> Any:
+    """Heaviside step with ``step(0) = 0``, in ``x``'s dtype."""
+    return xp.where(x > 0, xp.ones_like(x), xp.zeros_like(x))
+
+
+def _relu(xp: Any, x: Any, _p: float | None = None) -> Any:
+    return xp.where(x > 0, x, xp.zeros_like(x))
+
+
+def _softplus(xp: Any, x: Any, _p: float | None = None) -> Any:
+    return xp.logaddexp(xp.zeros_like(x), x)
+
+
+def _pow(xp: Any, x: Any, p: float | None) -> Any:
     assert p is not None
-    if p == int(p) and p >= 0:
-        return np.power(x, int(p))
-    if p == -1.0:
-        return 1.0 / x
-    return np.power(x, p)
+    if p == int(p):
+        return 1 / x if p == -1.0 else x ** int(p)
+    return x**p
+
+
+def _ufunc(name: str) -> Callable[[Any, Any, float | None], Any]:
+    """Evaluation by the array namespace's own function of that name (``xp.tanh``)."""
+
+    def apply(xp: Any, x: Any, _p: float | None = None) -> Any:
+        return getattr(xp, name)(x)
+
+    apply.__name__ = name
+    return apply
 
 
 def _pow_derivative(x: Expr, p: float | None, f: Build) -> Expr:
@@ -74,54 +100,54 @@ FUNCTIONS: dict[str, ElementwiseFunction] = {
     entry.name: entry
     for entry in [
         ElementwiseFunction(
-            "tanh", lambda x, p: np.tanh(x), lambda x, p, f: 1.0 - f("tanh", x) ** 2,
+            "tanh", _ufunc("tanh"), lambda x, p, f: 1.0 - f("tanh", x) ** 2,
             "np.tanh", r"\tanh",
         ),
         ElementwiseFunction(
-            "exp", lambda x, p: np.exp(x), lambda x, p, f: f("exp", x), "np.exp", r"\exp",
+            "exp", _ufunc("exp"), lambda x, p, f: f("exp", x), "np.exp", r"\exp",
         ),
         ElementwiseFunction(
-            "log", lambda x, p: np.log(x), lambda x, p, f: f("pow", x, -1.0), "np.log", r"\log",
+            "log", _ufunc("log"), lambda x, p, f: f("pow", x, -1.0), "np.log", r"\log",
         ),
         ElementwiseFunction(
-            "log1p", lambda x, p: np.log1p(x), lambda x, p, f: f("pow", 1.0 + x, -1.0),
+            "log1p", _ufunc("log1p"), lambda x, p, f: f("pow", 1.0 + x, -1.0),
             "np.log1p", r"\operatorname{log1p}",
         ),
         ElementwiseFunction(
-            "sigmoid", _sigmoid_any,
+            "sigmoid", _sigmoid,
             lambda x, p, f: f("sigmoid", x) * (1.0 - f("sigmoid", x)),
             "sigmoid", r"\sigma",
         ),
         ElementwiseFunction(
-            "sqrt", lambda x, p: np.sqrt(x), lambda x, p, f: 0.5 * f("pow", f("sqrt", x), -1.0),
+            "sqrt", _ufunc("sqrt"), lambda x, p, f: 0.5 * f("pow", f("sqrt", x), -1.0),
             "np.sqrt", r"\sqrt",
         ),
         ElementwiseFunction(
-            "abs", lambda x, p: np.abs(x), lambda x, p, f: f("sign", x),
+            "abs", _ufunc("abs"), lambda x, p, f: f("sign", x),
             "np.abs", r"\operatorname{abs}",
         ),
         ElementwiseFunction(
-            "sign", lambda x, p: np.sign(x), lambda x, p, f: constant(0.0, x.dims),
+            "sign", _ufunc("sign"), lambda x, p, f: constant(0.0, x.dims),
             "np.sign", r"\operatorname{sign}",
         ),
         ElementwiseFunction(
-            "relu", lambda x, p: np.maximum(x, 0.0), lambda x, p, f: f("step", x),
+            "relu", _relu, lambda x, p, f: f("step", x),
             "np.maximum", r"\operatorname{relu}",
         ),
         ElementwiseFunction(
-            "step", lambda x, p: (np.asarray(x) > 0).astype(float),
+            "step", _step,
             lambda x, p, f: constant(0.0, x.dims),
             "np.heaviside", r"\operatorname{step}",
         ),
         ElementwiseFunction(
-            "softplus", lambda x, p: np.logaddexp(0.0, x), lambda x, p, f: f("sigmoid", x),
+            "softplus", _softplus, lambda x, p, f: f("sigmoid", x),
             "np.logaddexp", r"\operatorname{softplus}",
         ),
         ElementwiseFunction(
-            "sin", lambda x, p: np.sin(x), lambda x, p, f: f("cos", x), "np.sin", r"\sin",
+            "sin", _ufunc("sin"), lambda x, p, f: f("cos", x), "np.sin", r"\sin",
         ),
         ElementwiseFunction(
-            "cos", lambda x, p: np.cos(x), lambda x, p, f: -f("sin", x), "np.cos", r"\cos",
+            "cos", _ufunc("cos"), lambda x, p, f: -f("sin", x), "np.cos", r"\cos",
         ),
         ElementwiseFunction("pow", _pow, _pow_derivative, "**", "^"),
     ]
@@ -132,8 +158,3 @@ FUNCTIONS: dict[str, ElementwiseFunction] = {
 ELEMENTWISE_NAMES = (
     "tanh exp log log1p sigmoid sqrt abs relu softplus sin cos sign step".split()
 )
-
-
-def evaluate_func(node: Func, value: np.ndarray) -> np.ndarray:
-    """Apply ``node``'s function to an array."""
-    return FUNCTIONS[node.name].evaluate(value, node.param)

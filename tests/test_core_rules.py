@@ -186,7 +186,7 @@ def test_check_derivative_reports_a_wrong_rule():
 
     entry = functions.FUNCTIONS["sin"]
     wrong = functions.ElementwiseFunction(
-        "sin", entry.evaluate, lambda arg, p, f: f("sin", arg), "np.sin", r"\sin"
+        "sin", entry.array, lambda arg, p, f: f("sin", arg), "np.sin", r"\sin"
     )
     expr = ed.sin(ed.symbols("q[n]") * 2.0)
     functions.FUNCTIONS["sin"] = wrong

@@ -28,6 +28,7 @@ import numpy as np
 import opt_einsum
 
 from einderiv.errors import EvaluationError
+from einderiv.functions import FUNCTIONS
 from einderiv.ir.nodes import Expr, Product
 
 BACKENDS: dict[str, str] = {
@@ -100,33 +101,8 @@ class _Ops:
 
     # -- functions ----------------------------------------------------------------------
     def func(self, name: str, x: Any, param: float | None) -> Any:
-        """Elementwise ``name(x)`` with the backend's own kernels."""
-        xp = self.xp
-        torch = self.backend == "torch"
-        if name in ("tanh", "exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "sign"):
-            return getattr(xp, name)(x)
-        if name == "sigmoid":
-            if torch:
-                return xp.sigmoid(x)
-            if self.backend == "jax":
-                import jax
-
-                return jax.nn.sigmoid(x)
-            return 0.5 * (xp.tanh(0.5 * x) + 1.0)
-        if name == "relu":
-            return xp.clamp(x, min=0.0) if torch else xp.maximum(x, 0.0)
-        if name == "step":
-            return (x > 0).to(x.dtype) if torch else (x > 0).astype(x.dtype)
-        if name == "softplus":
-            if torch:
-                return xp.logaddexp(x, xp.zeros_like(x))
-            return xp.logaddexp(0.0, x)
-        if name == "pow":
-            assert param is not None
-            if float(param).is_integer() and torch:
-                return xp.pow(x, int(param))
-            return x ** (int(param) if float(param).is_integer() else param)
-        raise EvaluationError(f"function '{name}' has no {self.backend} implementation")
+        """Elementwise ``name(x)`` with the backend's own kernels (the registry's ``array``)."""
+        return FUNCTIONS[name].array(self.xp, x, param)
 
     def matfunc(self, name: str, x: Any) -> Any:
         """``inv``/``det``/``logdet`` with the backend's linear algebra."""
