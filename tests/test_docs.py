@@ -1,6 +1,7 @@
 """Docs: the gallery is current, and the site builds with mkdocs --strict."""
 
 import importlib.util
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,18 @@ def test_gallery_covers_the_rnn_question():
         assert f"## {name}" in text
     assert "dWaa = dz @ a_prev.T" in text
     assert "dx = Wax.T @ dz" in text
+
+
+def test_gallery_headings_show_the_users_text():
+    generate = _generator()
+    for name, (_, _, sections) in generate.GALLERY.items():
+        text = (ROOT / "docs" / "gallery" / f"{name}.md").read_text()
+        headings = [line for line in text.splitlines() if line.startswith("### Derivation")]
+        assert len(headings) == len(sections), name
+        for heading, (_, command) in zip(headings, sections, strict=True):
+            expression = shlex.split(command)[1]
+            assert f"f = `{expression}`" in heading, (name, heading)
+            assert "np." not in heading, (name, heading)
 
 
 def test_mkdocs_build_strict(tmp_path):
