@@ -68,7 +68,11 @@ def ensure_katex(cache_dir: Path = CACHE_DIR) -> Path:
         if _installed_version(staging / "node_modules" / "katex") != KATEX_VERSION:
             raise KatexInstallError(f"npm did not install katex {KATEX_VERSION}")
         shutil.rmtree(cache_dir, ignore_errors=True)
-        staging.rename(cache_dir)
+        try:
+            staging.rename(cache_dir)
+        except OSError:  # a concurrent build installed it first
+            if _installed_version(package) != KATEX_VERSION:
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return package
