@@ -184,7 +184,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             "jvp": "diff",
         }[args.command]
         cot = getattr(args, "cotangent", None)
-        _emit(ed.explain(f, args.wrt, cotangent=cot, kind=kind), out)
+        _emit(ed.explain(f, args.wrt, cotangent=cot, kind=kind, text=args.expression), out)
         return 0
     if args.command == "diff":
         result = ed.diff(f, args.wrt)

@@ -11,7 +11,10 @@ the same Markdown, so generated docs can be checked for staleness.
 >>> import einderiv as ed
 >>> f = ed.parse("W @ x", shapes="W[n,m] x[m]")
 >>> print(ed.explain(f, "x").splitlines()[0])
-# Derivation: ∂f/∂x for f = W @ x
+# Derivation: ∂f/∂x for f = `W @ x`
+>>> g = ed.parse("sum(softplus(-y * (X @ w)))", shapes="X[n,d] w[d] y[n]")
+>>> print(ed.explain(g, "w", text="sum(softplus(-y * (X @ w)))").splitlines()[0])
+# Derivation: ∂f/∂w for f = `sum(softplus(-y * (X @ w)))`
 """
 
 from __future__ import annotations
@@ -184,11 +187,15 @@ def _product_step(node: Product, x: Symbol, depends: set[str]) -> list[str]:
     return lines
 
 
-def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None) -> str:
+def explain(
+    f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None, text: str | None = None
+) -> str:
     """A Markdown derivation of the derivative of ``f`` w.r.t. ``wrt``.
 
     With ``cotangent`` it explains the vjp; for a scalar ``f`` the gradient (or the
-    Hessian with ``kind="hessian"``); otherwise the full derivative tensor.
+    Hessian with ``kind="hessian"``); otherwise the full derivative tensor.  ``text`` is
+    the user's own text of ``f`` (what was parsed); the heading shows it instead of f's
+    rendering, which may spell internal rewrites (``np.logaddexp(0, ...)``).
     """
     from einderiv.claims.context import with_names
     from einderiv.claims.reasons import index_reason
@@ -199,13 +206,13 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
     declare_sizes(f, x)
     if kind is None:
         kind = "vjp" if cotangent is not None else ("grad" if not f.dims else "diff")
-    f_text = _render(f, "numpy")
+    f_text = f"`{_one_line(text) if text and text.strip() else _render(f, 'numpy')}`"
     names = _intermediates(f, x, cotangent if kind == "vjp" else None)
     shown_defs: dict[str, str] = {}
-    for pname, (node, text) in _softmax_nodes(f, x).items():
+    for pname, (node, spelled) in _softmax_nodes(f, x).items():
         if all(n != node for n in names.values()):
             names[pname] = node
-            shown_defs[pname] = text
+            shown_defs[pname] = spelled
 
     def named(e: Expr) -> Expr:
         return with_names(e, names) if names else e
@@ -263,7 +270,7 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
     number = 0
     for step in _rule_steps(f, x, named):
         if step.startswith("  -"):
-            out.append("   " + step[2:])
+            out.append("    " + step[2:])  # 4 spaces: Python-Markdown nests only at 4
         else:
             number += 1
             out.append(f"{number}. {step}")
@@ -362,6 +369,11 @@ def explain(f: Expr, wrt: Any, cotangent: Any = None, *, kind: str | None = None
         "",
     ]
     return "\n".join(out)
+
+
+def _one_line(text: str) -> str:
+    """The user's text of f on one line: its statements joined by ``; ``."""
+    return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
 def _softmax_nodes(f: Expr, x: Symbol) -> dict[str, tuple[Expr, str]]:

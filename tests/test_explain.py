@@ -93,3 +93,27 @@ def test_notebook_display():
     assert latex.startswith("$") and latex.endswith("$")
     verdict = ed.verify("W.T @ g", W @ x, "x", cotangent="g")
     assert "correct" in verdict._repr_markdown_()
+
+
+def test_explain_heading_shows_the_users_text():
+    text = "sum(softplus(-y * (X @ w)))"
+    f = ed.parse(text, shapes="X[n,d] w[d] y[n]")
+    assert "np.logaddexp" in ed.explain(f, "w").splitlines()[0]  # f's rendering otherwise
+    heading = ed.explain(f, "w", text=text).splitlines()[0]
+    assert heading == "# Derivation: ∂f/∂w for f = `sum(softplus(-y * (X @ w)))`"
+    program = ed.parse("z = W @ x\nL = sum(tanh(z))", shapes="W[n,m] x[m]")
+    heading = ed.explain(program, "W", text="z = W @ x\n  L = sum(tanh(z))\n").splitlines()[0]
+    assert heading == "# Derivation: ∂f/∂W for f = `z = W @ x; L = sum(tanh(z))`"
+
+
+def test_explain_sub_steps_nest_in_the_html():
+    markdown = pytest.importorskip("markdown")
+    f = ed.parse("W @ x + b", shapes="W[n,m] x[m] b[n]")
+    html = markdown.markdown(ed.explain(f, "W"))
+    steps = re.search(r"<ol>.*?</ol>", html, flags=re.S)
+    assert steps, html
+    # the product rule's sub-steps are a list inside its item, not items 4, 5, ... of the steps
+    assert re.search(r"<li>[^<]*<strong>Product rule</strong>.*?<ul>\s*<li>replacing W",
+                     steps.group(0), flags=re.S), steps.group(0)
+    top_level = re.sub(r"<ul>.*?</ul>", "", steps.group(0), flags=re.S).count("<li>")
+    assert top_level == 3, steps.group(0)  # sum rule, product rule, leaf rule

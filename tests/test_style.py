@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is not installed")
 def test_ruff_check_is_clean():
-    targets = [name for name in ("einderiv", "tests", "benchmarks") if (ROOT / name).exists()]
+    names = ("einderiv", "tests", "benchmarks", "docs", "conftest.py")
+    targets = [name for name in names if (ROOT / name).exists()]
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", *targets],
         cwd=ROOT,
