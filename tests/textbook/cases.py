@@ -19,7 +19,6 @@ equation.  Equation numbers follow the editions named in :data:`REFERENCES`.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass
 
 REFERENCES = {
@@ -71,7 +70,8 @@ def _names(text: str) -> tuple[str, ...]:
 
 
 def _program(text: str) -> str:
-    return textwrap.dedent(text).strip()
+    """One statement a line, unindented: the programs here are flat (no blocks)."""
+    return "\n".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
 def case(ref: str, id: str, source: str, f: str, shapes: str, wrt: str, textbook: str, *,
@@ -293,3 +293,467 @@ cookbook("131", "cb-norm2", "norm(x) ** 2", "x[n]", "x", "2 * x")
 cookbook("131", "cb-xtx", "x @ x", "x[n]", "x", "2 * x")
 cookbook("132", "cb-frobenius", "norm(X) ** 2", "X[n,m]", "X", "2 * X")
 cookbook("132", "cb-frobenius-trace", "trace(X @ X.T)", "X[n,m]", "X", "2 * X")
+
+
+# ======================================================================================
+# CS231n (Stanford): the backprop notes, the neural-network case study, the assignments.
+# ======================================================================================
+
+
+def cs231n(where: str, id: str, f: str, shapes: str, wrt: str, textbook: str, **kw) -> Case:
+    """A CS231n case; ``where`` names the notes page or the assignment function."""
+    return case("cs231n", id, f"CS231n {where}", f, shapes, wrt, textbook, **kw)
+
+
+MATMUL_NOTES = "notes: Backpropagation, Intuitions, 'Gradients for vectorized operations'"
+cs231n(MATMUL_NOTES, "cs-matmul-dW", "W @ X", "W[n,k] X[k,m]", "W", "dD.dot(X.T)",
+       kind="vjp", cotangent="dD")
+cs231n(MATMUL_NOTES, "cs-matmul-dX", "W @ X", "W[n,k] X[k,m]", "X", "W.T.dot(dD)",
+       kind="vjp", cotangent="dD")
+
+AFFINE = "assignment 2: layers.py affine_backward"
+AFFINE_SHAPES = "x[n,d] w[d,m] b[m]"
+cs231n(AFFINE, "cs-affine-dx", "x @ w + b", AFFINE_SHAPES, "x", "dout.dot(w.T)",
+       kind="vjp", cotangent="dout")
+cs231n(AFFINE, "cs-affine-dw", "x @ w + b", AFFINE_SHAPES, "w", "x.T.dot(dout)",
+       kind="vjp", cotangent="dout")
+cs231n(AFFINE, "cs-affine-db", "x @ w + b", AFFINE_SHAPES, "b", "np.sum(dout, axis=0)",
+       kind="vjp", cotangent="dout")
+cs231n("assignment 2: layers.py relu_backward", "cs-relu", "relu(x)", "x[n,m]", "x",
+       "(x > 0) * dout", kind="vjp", cotangent="dout")
+
+AFFINE_RELU = "assignment 2: layer_utils.py affine_relu_backward"
+AFFINE_RELU_BACKWARD = """
+    a = x.dot(w) + b
+    da = (a > 0) * dout
+    """
+cs231n(AFFINE_RELU, "cs-affine-relu-dx", "relu(x @ w + b)", AFFINE_SHAPES, "x",
+       AFFINE_RELU_BACKWARD + "da.dot(w.T)", kind="vjp", cotangent="dout")
+cs231n(AFFINE_RELU, "cs-affine-relu-dw", "relu(x @ w + b)", AFFINE_SHAPES, "w",
+       AFFINE_RELU_BACKWARD + "x.T.dot(da)", kind="vjp", cotangent="dout")
+cs231n(AFFINE_RELU, "cs-affine-relu-db", "relu(x @ w + b)", AFFINE_SHAPES, "b",
+       AFFINE_RELU_BACKWARD + "np.sum(da, axis=0)", kind="vjp", cotangent="dout")
+
+NEURON = "notes: Backpropagation, Intuitions, 'Example: 2-D sigmoid neuron' (vectorized)"
+NEURON_FORWARD = """
+    dot = w.dot(x) + b
+    f = 1.0 / (1 + np.exp(-dot))
+    ddot = (1 - f) * f
+    """
+cs231n(NEURON, "cs-neuron-dw", "sigmoid(w @ x + b)", "w[d] x[d] b", "w",
+       NEURON_FORWARD + "x * ddot")
+cs231n(NEURON, "cs-neuron-dx", "sigmoid(w @ x + b)", "w[d] x[d] b", "x",
+       NEURON_FORWARD + "w * ddot")
+cs231n(NEURON, "cs-neuron-db", "sigmoid(w @ x + b)", "w[d] x[d] b", "b",
+       NEURON_FORWARD + "1.0 * ddot")
+
+STAGED = "notes: Backpropagation, Intuitions, 'Backprop in practice: staged computation'"
+STAGED_F = "(x + sigmoid(y)) / (sigmoid(x) + (x + y) ** 2)"
+STAGED_FORWARD = """
+    sigy = 1.0 / (1 + np.exp(-y))
+    num = x + sigy
+    sigx = 1.0 / (1 + np.exp(-x))
+    xpy = x + y
+    xpysqr = xpy**2
+    den = sigx + xpysqr
+    invden = 1.0 / den
+    dnum = invden
+    dinvden = num
+    dden = (-1.0 / (den**2)) * dinvden
+    dsigx = (1) * dden
+    dxpysqr = (1) * dden
+    dxpy = (2 * xpy) * dxpysqr
+    """
+cs231n(STAGED, "cs-staged-dx", STAGED_F, "x y", "x",
+       STAGED_FORWARD + """
+       dx = (1) * dxpy
+       dx += ((1 - sigx) * sigx) * dsigx
+       dx += (1) * dnum
+       """)
+cs231n(STAGED, "cs-staged-dy", STAGED_F, "x y", "y",
+       STAGED_FORWARD + """
+       dy = (1) * dxpy
+       dsigy = (1) * dnum
+       dy += ((1 - sigy) * sigy) * dsigy
+       """)
+
+SVM = "assignment 1: linear_svm.py svm_loss_vectorized (labels one-hot)"
+SVM_F = """
+    S = X @ W
+    margins = relu(S - (S * Y).sum(axis=1, keepdims=True) + 1) * (1 - Y)
+    """
+SVM_BACKWARD = """
+    S = X.dot(W)
+    margins = np.maximum(0, S - (S * Y).sum(axis=1, keepdims=True) + 1) * (1 - Y)
+    binary = (margins > 0) * 1.0
+    binary -= Y * binary.sum(axis=1, keepdims=True)
+    """
+cs231n(SVM, "cs-svm-dW", SVM_F + "L = sum(margins) / X.shape[0]", "X[n,d] W[d,c] Y[n,c]", "W",
+       SVM_BACKWARD + "X.T.dot(binary) / X.shape[0]", onehot="Y")
+cs231n(SVM, "cs-svm-dW-reg", SVM_F + "L = sum(margins) / X.shape[0] + reg * sum(W * W)",
+       "X[n,d] W[d,c] Y[n,c] reg", "W",
+       SVM_BACKWARD + "X.T.dot(binary) / X.shape[0] + reg * 2 * W", onehot="Y", positive="reg")
+
+SOFTMAX = "assignment 1: softmax.py softmax_loss_vectorized (labels one-hot)"
+SOFTMAX_BACKWARD = """
+    S = X.dot(W)
+    P = np.exp(S - S.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    """
+cs231n(SOFTMAX, "cs-softmax-dW", "-sum(Y * log(softmax(X @ W))) / X.shape[0]",
+       "X[n,d] W[d,c] Y[n,c]", "W", SOFTMAX_BACKWARD + "X.T.dot(P - Y) / X.shape[0]",
+       onehot="Y")
+cs231n(SOFTMAX, "cs-softmax-dW-reg",
+       "-sum(Y * log(softmax(X @ W))) / X.shape[0] + reg * sum(W * W)",
+       "X[n,d] W[d,c] Y[n,c] reg", "W",
+       SOFTMAX_BACKWARD + "X.T.dot(P - Y) / X.shape[0] + reg * 2 * W", onehot="Y",
+       positive="reg")
+
+CASE_STUDY = "notes: 'Putting it together: minimal neural network case study' (labels one-hot)"
+CASE_STUDY_F = """
+    hidden_layer = relu(X @ W + b)
+    scores = hidden_layer @ W2 + b2
+    probs = softmax(scores)
+    L = -sum(Y * log(probs)) / X.shape[0] + 0.5 * reg * sum(W * W) + 0.5 * reg * sum(W2 * W2)
+    """
+CASE_STUDY_SHAPES = "X[n,d] W[d,h] b[1,h] W2[h,c] b2[1,c] Y[n,c] reg"
+CASE_STUDY_BACKWARD = """
+    hidden_layer = np.maximum(0, np.dot(X, W) + b)
+    scores = np.dot(hidden_layer, W2) + b2
+    exp_scores = np.exp(scores)
+    probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+    dscores = (probs - Y) / X.shape[0]
+    """
+CASE_STUDY_HIDDEN = """
+    dhidden = np.dot(dscores, W2.T)
+    dhidden[hidden_layer <= 0] = 0
+    """
+cs231n(CASE_STUDY, "cs-nn-dW2", CASE_STUDY_F, CASE_STUDY_SHAPES, "W2",
+       CASE_STUDY_BACKWARD + """
+       dW2 = np.dot(hidden_layer.T, dscores)
+       dW2 += reg * W2
+       """, onehot="Y", positive="reg")
+cs231n(CASE_STUDY, "cs-nn-db2", CASE_STUDY_F, CASE_STUDY_SHAPES, "b2",
+       CASE_STUDY_BACKWARD + "np.sum(dscores, axis=0, keepdims=True)", onehot="Y",
+       positive="reg")
+cs231n(CASE_STUDY, "cs-nn-dW", CASE_STUDY_F, CASE_STUDY_SHAPES, "W",
+       CASE_STUDY_BACKWARD + CASE_STUDY_HIDDEN + """
+       dW = np.dot(X.T, dhidden)
+       dW += reg * W
+       """, onehot="Y", positive="reg")
+cs231n(CASE_STUDY, "cs-nn-db", CASE_STUDY_F, CASE_STUDY_SHAPES, "b",
+       CASE_STUDY_BACKWARD + CASE_STUDY_HIDDEN + "np.sum(dhidden, axis=0, keepdims=True)",
+       onehot="Y", positive="reg")
+
+cs231n("assignment 2: layers.py dropout_backward (inverted dropout)", "cs-dropout",
+       "x * mask / p", "x[n,d] mask[n,d] p", "x", "dout * mask / p",
+       kind="vjp", cotangent="dout", binary="mask", positive="p")
+cs231n("notes: Backpropagation, Intuitions, sigmoid gate (vectorized layer)", "cs-sigmoid-layer",
+       "sigmoid(X @ W)", "X[n,d] W[d,m]", "W",
+       """
+       s = 1.0 / (1 + np.exp(-X.dot(W)))
+       X.T.dot(dout * (1 - s) * s)
+       """, kind="vjp", cotangent="dout")
+cs231n("notes: Neural Networks Part 2, 'Regression' (L2 loss)", "cs-l2-regression",
+       "sum((X @ W - Y) ** 2)", "X[n,d] W[d,m] Y[n,m]", "W", "2 * X.T.dot(X.dot(W) - Y)")
+
+RNN_STEP = "assignment 3: rnn_layers.py rnn_step_backward"
+RNN_STEP_F = "tanh(x @ Wx + prev_h @ Wh + b)"
+RNN_STEP_SHAPES = "x[n,d] prev_h[n,h] Wx[d,h] Wh[h,h] b[h]"
+RNN_STEP_BACKWARD = """
+    next_h = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)
+    dtanh = dnext_h * (1 - next_h**2)
+    """
+for _name, _grad in [("x", "dtanh.dot(Wx.T)"), ("prev_h", "dtanh.dot(Wh.T)"),
+                     ("Wx", "x.T.dot(dtanh)"), ("Wh", "prev_h.T.dot(dtanh)"),
+                     ("b", "np.sum(dtanh, axis=0)")]:
+    cs231n(RNN_STEP, f"cs-rnn-step-d{_name}", RNN_STEP_F, RNN_STEP_SHAPES, _name,
+           RNN_STEP_BACKWARD + _grad, kind="vjp", cotangent="dnext_h")
+
+
+# ======================================================================================
+# Bishop, Pattern Recognition and Machine Learning (2006).
+# ======================================================================================
+
+
+def prml(where: str, id: str, f: str, shapes: str, wrt: str, textbook: str, **kw) -> Case:
+    """A PRML case; ``where`` is the section and equation."""
+    return case("prml", id, f"PRML {where}", f, shapes, wrt, textbook, **kw)
+
+
+LIKELIHOOD = ("t.shape[0] / 2 * log(beta) - t.shape[0] / 2 * log(2 * np.pi) "
+              "- beta * 0.5 * sum((t - Phi @ w) ** 2)")
+LS_SHAPES = "Phi[n,m] w[m] t[n]"
+prml("3.1.1 eq. 3.13", "prml-loglik-w", LIKELIHOOD, LS_SHAPES + " beta", "w",
+     "beta * Phi.T @ (t - Phi @ w)", positive="beta")
+prml("3.1.1 eqs. 3.11-3.12 (the derivative behind 3.21)", "prml-loglik-beta", LIKELIHOOD,
+     LS_SHAPES + " beta", "beta",
+     """
+     N = t.shape[0]
+     E_D = 0.5 * np.sum((t - Phi @ w)**2)
+     N / (2 * beta) - E_D
+     """, positive="beta")
+SUM_OF_SQUARES = "0.5 * sum((t - Phi @ w) ** 2)"
+prml("4.3.3 eq. 4.93", "prml-sos-grad", SUM_OF_SQUARES, LS_SHAPES, "w",
+     "Phi.T @ Phi @ w - Phi.T @ t")
+prml("4.3.3 eq. 4.94", "prml-sos-hessian", SUM_OF_SQUARES, LS_SHAPES, "w", "Phi.T @ Phi",
+     kind="hessian")
+RIDGE = "0.5 * sum((t - Phi @ w) ** 2) + lam / 2 * w @ w"
+prml("3.1.4 eqs. 3.27-3.28", "prml-ridge-grad", RIDGE, LS_SHAPES + " lam", "w",
+     "Phi.T @ (Phi @ w - t) + lam * w", positive="lam")
+prml("3.1.4 eq. 3.27 (its Hessian)", "prml-ridge-hessian", RIDGE, LS_SHAPES + " lam", "w",
+     "Phi.T @ Phi + lam * np.eye(w.shape[0])", kind="hessian", positive="lam")
+
+LOGISTIC = """
+    y = sigmoid(Phi @ w)
+    E = -sum(t * log(y) + (1 - t) * log(1 - y))
+    """
+LOGISTIC_Y = "y = 1 / (1 + np.exp(-(Phi @ w)))\n"
+prml("4.3.2 eqs. 4.90-4.91, 4.96", "prml-logistic-grad", LOGISTIC, LS_SHAPES, "w",
+     LOGISTIC_Y + "Phi.T @ (y - t)")
+prml("4.3.3 eqs. 4.97-4.98", "prml-logistic-hessian", LOGISTIC, LS_SHAPES, "w",
+     LOGISTIC_Y + """
+     R = np.diag(y * (1 - y))
+     Phi.T @ R @ Phi
+     """, kind="hessian")
+INLINE_BCE = "-sum(y * log(sigmoid(X @ w)) + (1 - y) * log(1 - sigmoid(X @ w)))"
+prml("4.3.2 eq. 4.96 (cross-entropy written inline, as in issue 10)", "prml-bce-grad-inline",
+     INLINE_BCE, "X[n,d] w[d] y[n]", "w",
+     """
+     s = 1 / (1 + np.exp(-(X @ w)))
+     X.T @ (s - y)
+     """)
+prml("4.3.3 eq. 4.97 (cross-entropy written inline, as in issue 10)",
+     "prml-bce-hessian-inline", INLINE_BCE, "X[n,d] w[d] y[n]", "w",
+     """
+     s = 1 / (1 + np.exp(-(X @ w)))
+     X.T @ np.diag(s * (1 - s)) @ X
+     """, kind="hessian")
+LAPLACE = """
+    y = sigmoid(Phi @ w)
+    E = 0.5 * (w - m0) @ S0inv @ (w - m0) - sum(t * log(y) + (1 - t) * log(1 - y))
+    """
+prml("4.5.1 eq. 4.142 (the gradient of the negative log posterior)", "prml-laplace-grad",
+     LAPLACE, LS_SHAPES + " m0[m] S0inv[m,m]:sym", "w",
+     LOGISTIC_Y + "S0inv @ (w - m0) + Phi.T @ (y - t)", spd="S0inv")
+prml("4.5.1 eq. 4.143", "prml-laplace-hessian", LAPLACE, LS_SHAPES + " m0[m] S0inv[m,m]:sym",
+     "w", LOGISTIC_Y + "S0inv + Phi.T @ np.diag(y * (1 - y)) @ Phi", kind="hessian",
+     spd="S0inv")
+
+MULTICLASS = """
+    Y = softmax(Phi @ W)
+    E = -sum(T * log(Y))
+    """
+MULTICLASS_Y = """
+    A = Phi @ W
+    Y = np.exp(A) / np.exp(A).sum(axis=1, keepdims=True)
+    """
+prml("4.3.4 eqs. 4.108-4.109 (targets one-hot)", "prml-multiclass-grad", MULTICLASS,
+     "Phi[n,m] W[m,k] T[n,k]", "W", MULTICLASS_Y + "Phi.T @ (Y - T)", onehot="T")
+prml("4.3.4 eq. 4.110 (targets one-hot)", "prml-multiclass-hessian", MULTICLASS,
+     "Phi[n,m] W[m,k] T[n,k]", "W",
+     MULTICLASS_Y + """
+     I = np.eye(W.shape[1])
+     np.einsum('nk,kj,na,nb->akbj', Y, I, Phi, Phi) - np.einsum('nk,nj,na,nb->akbj', Y, Y, Phi, Phi)
+     """, kind="hessian", onehot="T")
+prml("4.3.4 eq. 4.106", "prml-softmax-jacobian", "softmax(a)", "a[k]", "a",
+     """
+     y = np.exp(a) / np.exp(a).sum()
+     np.diag(y) - np.outer(y, y)
+     """, kind="diff")
+prml("4.3.2 eq. 4.88", "prml-sigmoid-derivative", "sigmoid(a)", "a[n]", "a",
+     """
+     s = 1 / (1 + np.exp(-a))
+     np.diag(s * (1 - s))
+     """, kind="diff")
+
+GAUSSIAN = ("-0.5 * X.shape[0] * logdet(Sigma) "
+            "- 0.5 * sum(((X - mu) @ inv(Sigma)) * (X - mu))")
+GAUSSIAN_SHAPES = "X[n,d] mu[d] Sigma[d,d]:sym"
+prml("2.3.4 eqs. 2.118-2.120", "prml-gaussian-mu", GAUSSIAN, GAUSSIAN_SHAPES, "mu",
+     "np.linalg.inv(Sigma) @ (X - mu).sum(axis=0)", spd="Sigma")
+prml("2.3.4 eq. 2.118 (its Hessian in mu)", "prml-gaussian-mu-hessian", GAUSSIAN,
+     GAUSSIAN_SHAPES, "mu", "-X.shape[0] * np.linalg.inv(Sigma)", kind="hessian", spd="Sigma")
+prml("2.3.4 eqs. 2.118, 2.122 (exercise 2.34)", "prml-gaussian-sigma", GAUSSIAN,
+     GAUSSIAN_SHAPES, "Sigma",
+     """
+     Si = np.linalg.inv(Sigma)
+     S = (X - mu).T @ (X - mu)
+     -X.shape[0] / 2 * Si + 0.5 * Si @ S @ Si
+     """, spd="Sigma")
+PRECISION = "0.5 * X.shape[0] * logdet(Lam) - 0.5 * sum(((X - mu) @ Lam) * (X - mu))"
+PRECISION_SHAPES = "X[n,d] mu[d] Lam[d,d]:sym"
+prml("2.3.4 eq. 2.118 in the precision Lam = inv(Sigma) of eq. 2.68", "prml-gaussian-lambda",
+     PRECISION, PRECISION_SHAPES, "Lam",
+     """
+     Xc = X - mu
+     X.shape[0] / 2 * np.linalg.inv(Lam) - 0.5 * Xc.T @ Xc
+     """, spd="Lam")
+prml("2.3.4 eq. 2.120 in the precision Lam of eq. 2.68", "prml-gaussian-mu-precision",
+     PRECISION, PRECISION_SHAPES, "mu", "Lam @ (X - mu).sum(axis=0)", spd="Lam")
+
+BACKPROP = """
+    z = tanh(X @ W1.T)
+    y = z @ W2.T
+    E = 0.5 * sum((y - T) ** 2)
+    """
+BACKPROP_SHAPES = "X[n,i] W1[j,i] W2[k,j] T[n,k]"
+BACKPROP_DELTAS = """
+    z = np.tanh(X @ W1.T)
+    y = z @ W2.T
+    delta_k = y - T
+    """
+prml("5.3.2 eqs. 5.63-5.67", "prml-backprop-dW1", BACKPROP, BACKPROP_SHAPES, "W1",
+     BACKPROP_DELTAS + """
+     delta_j = (1 - z**2) * (delta_k @ W2)
+     delta_j.T @ X
+     """)
+prml("5.3.2 eqs. 5.65, 5.67", "prml-backprop-dW2", BACKPROP, BACKPROP_SHAPES, "W2",
+     BACKPROP_DELTAS + "delta_k.T @ z")
+prml("5.3.4 eqs. 5.73-5.75", "prml-network-jacobian", "W2 @ tanh(W1 @ x)",
+     "x[i] W1[j,i] W2[k,j]", "x",
+     """
+     z = np.tanh(W1 @ x)
+     W2 @ np.diag(1 - z**2) @ W1
+     """, kind="diff")
+GP = "-0.5 * logdet(C) - 0.5 * t @ inv(C) @ t - t.shape[0] / 2 * log(2 * np.pi)"
+prml("6.4.3 eqs. 6.69-6.70 (dC/dtheta is the tangent V)", "prml-gp-evidence-jvp", GP,
+     "C[n,n] t[n]", "C",
+     """
+     Ci = np.linalg.inv(C)
+     -0.5 * np.trace(Ci @ V) + 0.5 * t @ Ci @ V @ Ci @ t
+     """, kind="jvp", tangent="V", spd="C")
+prml("6.4.3 eq. 6.70 (as a gradient in C)", "prml-gp-evidence-grad", GP, "C[n,n] t[n]", "C",
+     """
+     Ci = np.linalg.inv(C)
+     -0.5 * Ci + 0.5 * Ci @ np.outer(t, t) @ Ci
+     """, spd="C")
+
+
+# ======================================================================================
+# Goodfellow, Bengio, Courville, Deep Learning (2016).
+# ======================================================================================
+
+
+def goodfellow(where: str, id: str, f: str, shapes: str, wrt: str, textbook: str,
+               **kw) -> Case:
+    """A Deep Learning book case; ``where`` is the section (and equation)."""
+    return case("goodfellow", id, f"Goodfellow et al. {where}", f, shapes, wrt, textbook, **kw)
+
+
+goodfellow("3.10 (d softplus / dx = sigmoid)", "gf-softplus-derivative", "sum(softplus(x))",
+           "x[n]", "x", "1 / (1 + np.exp(-x))")
+goodfellow("3.10 (d sigmoid / dx = sigmoid (1 - sigmoid))", "gf-sigmoid-derivative",
+           "sigmoid(x)", "x[n]", "x",
+           """
+           s = 1 / (1 + np.exp(-x))
+           s * (1 - s) * v
+           """, kind="jvp", tangent="v")
+LSQ = "0.5 * norm(A @ x - b) ** 2"
+goodfellow("4.5 (linear least squares), eq. 4.22", "gf-lsq-grad", LSQ, "A[m,n] x[n] b[m]", "x",
+           "A.T @ A @ x - A.T @ b")
+goodfellow("4.5 (linear least squares, its Hessian)", "gf-lsq-hessian", LSQ, "A[m,n] x[n] b[m]",
+           "x", "A.T @ A", kind="hessian")
+goodfellow("5.1.4 eqs. 5.7-5.11 (normal equations)", "gf-normal-equations",
+           "(X @ w - y) @ (X @ w - y)", "X[m,n] w[n] y[m]", "w", "2 * X.T @ X @ w - 2 * X.T @ y")
+goodfellow("7.1.1 eqs. 7.2-7.3 (L2 parameter regularization)", "gf-weight-decay",
+           "alpha / 2 * w @ w + 0.5 * sum((X @ w - y) ** 2)", "X[m,n] w[n] y[m] alpha", "w",
+           "alpha * w + X.T @ (X @ w - y)", positive="alpha")
+goodfellow("7.1.2 eqs. 7.19-7.20 (L1 regularization)", "gf-l1",
+           "alpha * sum(abs(w)) + 0.5 * sum((X @ w - y) ** 2)", "X[m,n] w[n] y[m] alpha", "w",
+           "alpha * np.sign(w) + X.T @ (X @ w - y)", positive="alpha")
+goodfellow("6.2.2.3 eq. 6.30 (softmax cross-entropy, label one-hot)", "gf-softmax-ce",
+           "-sum(y * log(softmax(z)))", "z[k] y[k]", "z", "np.exp(z) / np.exp(z).sum() - y",
+           onehot="y")
+goodfellow("6.2.2.2 (Bernoulli output: J = softplus((1 - 2y) z), labels 0/1)",
+           "gf-bernoulli-softplus", "sum(softplus((1 - 2 * y) * z))", "z[n] y[n]", "z",
+           "1 / (1 + np.exp(-z)) - y", binary="y")
+goodfellow("6.3.2 (tanh hidden units, d tanh = 1 - tanh^2)", "gf-tanh-unit", "tanh(W @ x + b)",
+           "W[n,m] x[m] b[n]", "W",
+           """
+           h = np.tanh(W @ x + b)
+           np.outer(g * (1 - h**2), x)
+           """, kind="vjp", cotangent="g")
+
+MLP_657 = """
+    U1 = X @ W1
+    H = relu(U1)
+    U2 = H @ W2
+    J = -sum(Y * log(softmax(U2))) + lam * (sum(W1 ** 2) + sum(W2 ** 2))
+    """
+MLP_657_SHAPES = "X[m,n] W1[n,h] W2[h,k] Y[m,k] lam"
+MLP_657_G = """
+    U1 = X @ W1
+    H = np.maximum(0, U1)
+    U2 = H @ W2
+    G = np.exp(U2) / np.exp(U2).sum(axis=1, keepdims=True) - Y
+    """
+goodfellow("6.5.7 (Example: back-propagation for MLP training), gradient on W2",
+           "gf-mlp-dW2", MLP_657, MLP_657_SHAPES, "W2",
+           MLP_657_G + "H.T @ G + 2 * lam * W2", onehot="Y", positive="lam")
+goodfellow("6.5.7 (Example: back-propagation for MLP training), gradient on W1",
+           "gf-mlp-dW1", MLP_657, MLP_657_SHAPES, "W1",
+           MLP_657_G + """
+           G = G @ W2.T
+           G = G * (U1 > 0)
+           X.T @ G + 2 * lam * W1
+           """, onehot="Y", positive="lam")
+
+ALG_64 = """
+    a1 = b1 + W1 @ x
+    h1 = tanh(a1)
+    a2 = b2 + W2 @ h1
+    h2 = tanh(a2)
+    J = 0.5 * sum((h2 - y) ** 2) + lam * (sum(W1 ** 2) + sum(W2 ** 2))
+    """
+ALG_64_SHAPES = "x[i] W1[j,i] b1[j] W2[k,j] b2[k] y[k] lam"
+ALG_64_TOP = """
+    a1 = b1 + W1 @ x
+    h1 = np.tanh(a1)
+    a2 = b2 + W2 @ h1
+    h2 = np.tanh(a2)
+    g = h2 - y
+    g = g * (1 - np.tanh(a2)**2)
+    """
+ALG_64_DOWN = """
+    g = W2.T @ g
+    g = g * (1 - np.tanh(a1)**2)
+    """
+ALG_64_SOURCE = "6.5.4 Algorithm 6.4 (backward pass of a fully connected MLP)"
+goodfellow(ALG_64_SOURCE, "gf-alg64-dW2", ALG_64, ALG_64_SHAPES, "W2",
+           ALG_64_TOP + "np.outer(g, h1) + lam * 2 * W2", positive="lam")
+goodfellow(ALG_64_SOURCE, "gf-alg64-db2", ALG_64, ALG_64_SHAPES, "b2", ALG_64_TOP + "g",
+           positive="lam")
+goodfellow(ALG_64_SOURCE, "gf-alg64-dW1", ALG_64, ALG_64_SHAPES, "W1",
+           ALG_64_TOP + ALG_64_DOWN + "np.outer(g, x) + lam * 2 * W1", positive="lam")
+goodfellow(ALG_64_SOURCE, "gf-alg64-db1", ALG_64, ALG_64_SHAPES, "b1",
+           ALG_64_TOP + ALG_64_DOWN + "g", positive="lam")
+
+RNN_1022 = """
+    h1 = tanh(b + W @ h0 + U @ x1)
+    o1 = c + V @ h1
+    h2 = tanh(b + W @ h1 + U @ x2)
+    o2 = c + V @ h2
+    L = -sum(y1 * log(softmax(o1))) - sum(y2 * log(softmax(o2)))
+    """
+RNN_1022_SHAPES = "W[h,h] U[h,x] V[o,h] b[h] c[o] h0[h] x1[x] x2[x] y1[o] y2[o]"
+RNN_1022_BACKWARD = """
+    h1 = np.tanh(b + W @ h0 + U @ x1)
+    o1 = c + V @ h1
+    h2 = np.tanh(b + W @ h1 + U @ x2)
+    o2 = c + V @ h2
+    do1 = np.exp(o1) / np.exp(o1).sum() - y1
+    do2 = np.exp(o2) / np.exp(o2).sum() - y2
+    dh2 = V.T @ do2
+    dh1 = W.T @ np.diag(1 - h2**2) @ dh2 + V.T @ do1
+    """
+for _name, _eq, _grad in [
+    ("c", "10.22", "do1 + do2"),
+    ("b", "10.23", "np.diag(1 - h1**2) @ dh1 + np.diag(1 - h2**2) @ dh2"),
+    ("V", "10.24", "np.outer(do1, h1) + np.outer(do2, h2)"),
+    ("W", "10.25", "np.diag(1 - h1**2) @ np.outer(dh1, h0) + np.diag(1 - h2**2) @ np.outer(dh2, h1)"),
+    ("U", "10.26", "np.diag(1 - h1**2) @ np.outer(dh1, x1) + np.diag(1 - h2**2) @ np.outer(dh2, x2)"),
+]:
+    goodfellow(f"10.2.2 eqs. 10.18-10.21, {_eq} (a 2-step RNN, labels one-hot)",
+               f"gf-rnn-d{_name}", RNN_1022, RNN_1022_SHAPES, _name, RNN_1022_BACKWARD + _grad,
+               onehot="y1 y2")
