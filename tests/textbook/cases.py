@@ -757,3 +757,152 @@ for _name, _eq, _grad in [
     goodfellow(f"10.2.2 eqs. 10.18-10.21, {_eq} (a 2-step RNN, labels one-hot)",
                f"gf-rnn-d{_name}", RNN_1022, RNN_1022_SHAPES, _name, RNN_1022_BACKWARD + _grad,
                onehot="y1 y2")
+
+
+# ======================================================================================
+# Dive into Deep Learning (d2l.ai, PyTorch edition).
+# ======================================================================================
+
+
+def d2l(where: str, id: str, f: str, shapes: str, wrt: str, textbook: str, **kw) -> Case:
+    """A Dive into Deep Learning case; ``where`` is the section (and equation)."""
+    return case("d2l", id, f"D2L {where}", f, shapes, wrt, textbook, **kw)
+
+
+d2l("2.4.3 (gradient rules: x^T A x)", "d2l-quadratic-rule", "x @ A @ x", "x[n] A[n,n]", "x",
+    "(A + A.T) @ x")
+d2l("2.4.3 (gradient rules: ||x||^2)", "d2l-norm-rule", "x @ x", "x[n]", "x", "2 * x")
+d2l("2.4.3 (gradient rules: ||X||_F^2)", "d2l-frobenius-rule", "norm(X) ** 2", "X[n,m]", "X",
+    "2 * X")
+d2l("2.5.1 (autograd: y = 2 x^T x)", "d2l-autograd-2xtx", "2 * x @ x", "x[n]", "x", "4 * x")
+d2l("2.5.2 (backward for non-scalar variables: y = x * x, y.sum())", "d2l-autograd-sum",
+    "sum(x * x)", "x[n]", "x", "2 * x")
+d2l("22.4 (multivariable calculus, matrix calculus: ||X - U V||^2)", "d2l-low-rank",
+    "norm(X - U @ V) ** 2", "X[n,m] U[n,r] V[r,m]", "V", "-2 * U.T @ (X - U @ V)")
+
+LINREG = "0.5 * mean((X @ w + b - y) ** 2)"
+LINREG_SHAPES = "X[n,d] w[d] b y[n]"
+d2l("3.1.1 eq. 3.1.11 (minibatch SGD: the gradient in w)", "d2l-linreg-w", LINREG,
+    LINREG_SHAPES, "w", "X.T @ (X @ w + b - y) / X.shape[0]")
+d2l("3.1.1 eq. 3.1.11 (minibatch SGD: the gradient in b)", "d2l-linreg-b", LINREG,
+    LINREG_SHAPES, "b", "np.mean(X @ w + b - y)")
+d2l("3.1.1 (analytic solution: the derivative of ||y - X w||^2)", "d2l-linreg-analytic",
+    "sum((y - X @ w) ** 2)", "X[n,d] w[d] y[n]", "w", "2 * X.T @ (X @ w - y)")
+d2l("3.7 eqs. 3.7.4-3.7.5 (weight decay)", "d2l-weight-decay", LINREG + " + lam / 2 * w @ w",
+    LINREG_SHAPES + " lam", "w", "X.T @ (X @ w + b - y) / X.shape[0] + lam * w",
+    positive="lam")
+
+d2l("4.1.2 eq. 4.1.10 (softmax cross-entropy, label one-hot)", "d2l-softmax-ce",
+    "-sum(y * log(softmax(o)))", "o[q] y[q]", "o", "np.exp(o) / np.exp(o).sum() - y",
+    onehot="y")
+d2l("4.1.2 eq. 4.1.10 (a minibatch, labels one-hot)", "d2l-softmax-ce-batch",
+    "-sum(Y * log(softmax(O)))", "O[n,q] Y[n,q]", "O",
+    """
+    O_exp = np.exp(O)
+    partition = O_exp.sum(1, keepdims=True)
+    O_exp / partition - Y
+    """, onehot="Y")
+d2l("4.1.2 (the derivative before using sum(y) = 1; issue 10's p * y.sum() - y)",
+    "d2l-softmax-ce-general", "-sum(y * log(exp(o) / sum(exp(o))))", "o[q] y[q]", "o",
+    """
+    p = np.exp(o) / np.exp(o).sum()
+    p * y.sum() - y
+    """)
+d2l("4.1.2 (the second derivative is the variance of the softmax)", "d2l-softmax-ce-hessian",
+    "-sum(y * log(softmax(o)))", "o[q] y[q]", "o",
+    """
+    p = np.exp(o) / np.exp(o).sum()
+    np.diag(p) - np.outer(p, p)
+    """, kind="hessian", onehot="y")
+SOFTMAX_REG = "-mean(sum(Y * log(softmax(X @ W + b)), axis=1))"
+SOFTMAX_REG_SHAPES = "X[n,d] W[d,q] b[q] Y[n,q]"
+SOFTMAX_REG_P = """
+    O = X @ W + b
+    P = np.exp(O) / np.exp(O).sum(axis=1, keepdims=True)
+    """
+d2l("4.1 (softmax regression: the gradient in W, labels one-hot)", "d2l-softmax-reg-W",
+    SOFTMAX_REG, SOFTMAX_REG_SHAPES, "W", SOFTMAX_REG_P + "X.T @ (P - Y) / X.shape[0]",
+    onehot="Y")
+d2l("4.1 (softmax regression: the gradient in b, labels one-hot)", "d2l-softmax-reg-b",
+    SOFTMAX_REG, SOFTMAX_REG_SHAPES, "b", SOFTMAX_REG_P + "(P - Y).mean(axis=0)", onehot="Y")
+
+d2l("5.1.2 (derivative of the ReLU)", "d2l-relu-derivative", "sum(relu(x))", "x[n]", "x",
+    "(x > 0).astype(float)")
+d2l("5.1.2 eq. 5.1.5 (derivative of the sigmoid)", "d2l-sigmoid-derivative",
+    "sum(sigmoid(x))", "x[n]", "x",
+    """
+    s = 1 / (1 + np.exp(-x))
+    s * (1 - s)
+    """)
+d2l("5.1.2 eq. 5.1.7 (derivative of tanh)", "d2l-tanh-derivative", "sum(tanh(x))", "x[n]", "x",
+    "1 - np.tanh(x)**2")
+
+MLP_53 = """
+    z = W1 @ x
+    h = relu(z)
+    o = W2 @ h
+    J = 0.5 * sum((o - y) ** 2) + lam / 2 * (sum(W1 ** 2) + sum(W2 ** 2))
+    """
+MLP_53_SHAPES = "x[d] W1[h,d] W2[q,h] y[q] lam"
+MLP_53_BACKWARD = """
+    z = W1 @ x
+    h = np.maximum(z, 0)
+    o = W2 @ h
+    dJ_do = o - y
+    """
+d2l("5.3.2 eqs. 5.3.8-5.3.10 (backpropagation, squared loss)", "d2l-mlp-dW2", MLP_53,
+    MLP_53_SHAPES, "W2", MLP_53_BACKWARD + "np.outer(dJ_do, h) + lam * W2", positive="lam")
+d2l("5.3.2 eqs. 5.3.11-5.3.13 (backpropagation, squared loss)", "d2l-mlp-dW1", MLP_53,
+    MLP_53_SHAPES, "W1",
+    MLP_53_BACKWARD + """
+    dJ_dh = W2.T @ dJ_do
+    dJ_dz = dJ_dh * (z > 0)
+    np.outer(dJ_dz, x) + lam * W1
+    """, positive="lam")
+
+BPTT_LINEAR = """
+    h1 = Whx @ x1 + Whh @ h0
+    h2 = Whx @ x2 + Whh @ h1
+    h3 = Whx @ x3 + Whh @ h2
+    L = (sum((Wqh @ h1 - y1) ** 2) + sum((Wqh @ h2 - y2) ** 2) + sum((Wqh @ h3 - y3) ** 2)) / 6
+    """
+BPTT_LINEAR_SHAPES = "Whx[h,d] Whh[h,h] Wqh[q,h] h0[h] x1[d] x2[d] x3[d] y1[q] y2[q] y3[q]"
+BPTT_LINEAR_BACKWARD = """
+    h1 = Whx @ x1 + Whh @ h0
+    h2 = Whx @ x2 + Whh @ h1
+    h3 = Whx @ x3 + Whh @ h2
+    do1 = (Wqh @ h1 - y1) / 3
+    do2 = (Wqh @ h2 - y2) / 3
+    do3 = (Wqh @ h3 - y3) / 3
+    dh3 = Wqh.T @ do3
+    dh2 = Whh.T @ dh3 + Wqh.T @ do2
+    dh1 = Whh.T @ dh2 + Wqh.T @ do1
+    """
+for _name, _eq, _grad in [
+    ("Whx", "9.7.15", "np.outer(dh1, x1) + np.outer(dh2, x2) + np.outer(dh3, x3)"),
+    ("Whh", "9.7.15", "np.outer(dh1, h0) + np.outer(dh2, h1) + np.outer(dh3, h2)"),
+    ("Wqh", "9.7.11", "np.outer(do1, h1) + np.outer(do2, h2) + np.outer(do3, h3)"),
+]:
+    d2l(f"9.7.2 eqs. 9.7.12-9.7.14, {_eq} (BPTT, a 3-step linear RNN)", f"d2l-bptt-d{_name}",
+        BPTT_LINEAR, BPTT_LINEAR_SHAPES, _name, BPTT_LINEAR_BACKWARD + _grad)
+
+RNN_94 = """
+    H1 = tanh(X1 @ Wxh + H0 @ Whh + bh)
+    H2 = tanh(X2 @ Wxh + H1 @ Whh + bh)
+    O2 = H2 @ Whq + bq
+    L = 0.5 * sum((O2 - Y) ** 2)
+    """
+RNN_94_SHAPES = "X1[n,d] X2[n,d] H0[n,h] Wxh[d,h] Whh[h,h] bh[h] Whq[h,q] bq[q] Y[n,q]"
+RNN_94_BACKWARD = """
+    H1 = np.tanh(X1 @ Wxh + H0 @ Whh + bh)
+    H2 = np.tanh(X2 @ Wxh + H1 @ Whh + bh)
+    O2 = H2 @ Whq + bq
+    dO2 = O2 - Y
+    dZ2 = (dO2 @ Whq.T) * (1 - H2**2)
+    dZ1 = (dZ2 @ Whh.T) * (1 - H1**2)
+    """
+for _name, _grad in [("Whq", "H2.T @ dO2"), ("Whh", "H1.T @ dZ2 + H0.T @ dZ1"),
+                     ("Wxh", "X2.T @ dZ2 + X1.T @ dZ1"),
+                     ("bh", "dZ2.sum(axis=0) + dZ1.sum(axis=0)")]:
+    d2l("9.4.2 eqs. 9.4.5-9.4.6 (a 2-step RNN, minibatch rows), backward by BPTT (9.7)",
+        f"d2l-rnn-d{_name}", RNN_94, RNN_94_SHAPES, _name, RNN_94_BACKWARD + _grad)
