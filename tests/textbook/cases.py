@@ -906,3 +906,212 @@ for _name, _grad in [("Whq", "H2.T @ dO2"), ("Whh", "H1.T @ dZ2 + H0.T @ dZ1"),
                      ("bh", "dZ2.sum(axis=0) + dZ1.sum(axis=0)")]:
     d2l("9.4.2 eqs. 9.4.5-9.4.6 (a 2-step RNN, minibatch rows), backward by BPTT (9.7)",
         f"d2l-rnn-d{_name}", RNN_94, RNN_94_SHAPES, _name, RNN_94_BACKWARD + _grad)
+
+
+# ======================================================================================
+# FlashAttention (Dao et al. 2022): standard attention backward (appendix B.2,
+# Algorithm 3) and FlashAttention's backward (Algorithm 4), one case per output.
+# ======================================================================================
+
+
+def flash(where: str, id: str, f: str, shapes: str, wrt: str, textbook: str, **kw) -> Case:
+    """A FlashAttention case."""
+    return case("flashattention", id, f"FlashAttention (Dao et al. 2022) {where}", f, shapes,
+                wrt, textbook, **kw)
+
+
+ATTENTION_SHAPES = "Q[n,d] K[m,d] V[m,e]"
+STANDARD = """
+    S = Q @ K.T
+    P = softmax(S)
+    O = P @ V
+    """
+STANDARD_BACKWARD = """
+    S = Q @ K.T
+    P = np.exp(S) / np.exp(S).sum(axis=1, keepdims=True)
+    dP = dO @ V.T
+    dS = P * (dP - (P * dP).sum(axis=1, keepdims=True))
+    """
+ALG_3 = "Alg. 3 / appendix B.2 (standard attention backward)"
+flash(ALG_3, "fa-std-dV", STANDARD, ATTENTION_SHAPES, "V",
+      """
+      S = Q @ K.T
+      P = np.exp(S) / np.exp(S).sum(axis=1, keepdims=True)
+      P.T @ dO
+      """, kind="vjp", cotangent="dO")
+flash(ALG_3, "fa-std-dQ", STANDARD, ATTENTION_SHAPES, "Q", STANDARD_BACKWARD + "dS @ K",
+      kind="vjp", cotangent="dO")
+flash(ALG_3, "fa-std-dK", STANDARD, ATTENTION_SHAPES, "K", STANDARD_BACKWARD + "dS.T @ Q",
+      kind="vjp", cotangent="dO")
+flash("appendix B.2 (the softmax backward: dS = P * (dP - D))", "fa-softmax-dS", "softmax(S)",
+      "S[n,m]", "S",
+      """
+      P = np.exp(S) / np.exp(S).sum(axis=1, keepdims=True)
+      D = (P * dP).sum(axis=1, keepdims=True)
+      P * (dP - D)
+      """, kind="vjp", cotangent="dP")
+
+SCALED = """
+    S = Q @ K.T / sqrt(Q.shape[1])
+    P = softmax(S)
+    O = P @ V
+    """
+ALG_4 = "Alg. 4 (FlashAttention backward: tau = 1/sqrt(d), D = rowsum(dO * O))"
+ALG_4_BACKWARD = """
+    tau = 1 / np.sqrt(Q.shape[1])
+    S = tau * Q @ K.T
+    m = S.max(axis=1, keepdims=True)
+    l = np.exp(S - m).sum(axis=1, keepdims=True)
+    P = np.exp(S - m) / l
+    """
+ALG_4_DS = """
+    O = P @ V
+    dP = dO @ V.T
+    D = (dO * O).sum(axis=1, keepdims=True)
+    dS = P * (dP - D)
+    """
+flash(ALG_4, "fa-dV", SCALED, ATTENTION_SHAPES, "V", ALG_4_BACKWARD + "P.T @ dO",
+      kind="vjp", cotangent="dO")
+flash(ALG_4, "fa-dQ", SCALED, ATTENTION_SHAPES, "Q", ALG_4_BACKWARD + ALG_4_DS + "tau * dS @ K",
+      kind="vjp", cotangent="dO")
+flash(ALG_4, "fa-dK", SCALED, ATTENTION_SHAPES, "K",
+      ALG_4_BACKWARD + ALG_4_DS + "tau * dS.T @ Q", kind="vjp", cotangent="dO")
+SCALED_BACKWARD = """
+    d = Q.shape[1]
+    S = Q @ K.T / np.sqrt(d)
+    P = np.exp(S) / np.exp(S).sum(axis=1, keepdims=True)
+    dP = dO @ V.T
+    dS = P * (dP - (dP * P).sum(axis=1, keepdims=True))
+    """
+SCALED_SOURCE = "appendix B.2 with the 1/sqrt(d) scaling (the form issue 10 quotes)"
+flash(SCALED_SOURCE, "fa-scaled-dQ", SCALED, ATTENTION_SHAPES, "Q",
+      SCALED_BACKWARD + "dS @ K / np.sqrt(d)", kind="vjp", cotangent="dO")
+flash(SCALED_SOURCE, "fa-scaled-dK", SCALED, ATTENTION_SHAPES, "K",
+      SCALED_BACKWARD + "dS.T @ Q / np.sqrt(d)", kind="vjp", cotangent="dO")
+TAU = """
+    S = tau * Q @ K.T
+    P = softmax(S)
+    O = P @ V
+    """
+TAU_BACKWARD = """
+    S = tau * Q @ K.T
+    P = np.exp(S) / np.exp(S).sum(axis=1, keepdims=True)
+    dP = dO @ V.T
+    dS = P * (dP - (P * dP).sum(axis=1, keepdims=True))
+    """
+ALG_4_TAU = "Alg. 4 (softmax scaling tau as a symbol)"
+flash(ALG_4_TAU, "fa-tau-dQ", TAU, ATTENTION_SHAPES + " tau", "Q", TAU_BACKWARD + "tau * dS @ K",
+      kind="vjp", cotangent="dO", positive="tau")
+flash(ALG_4_TAU, "fa-tau-dK", TAU, ATTENTION_SHAPES + " tau", "K",
+      TAU_BACKWARD + "tau * dS.T @ Q", kind="vjp", cotangent="dO", positive="tau")
+flash(ALG_4_TAU + ", the gradient in tau itself", "fa-tau-dtau", TAU,
+      ATTENTION_SHAPES + " tau", "tau", TAU_BACKWARD + "np.sum(dS * (Q @ K.T))",
+      kind="vjp", cotangent="dO", positive="tau")
+
+
+# ======================================================================================
+# Batch normalization (Ioffe & Szegedy 2015) and its well-known compact backward; layer
+# normalization (Ba et al. 2016) is the same formula over the other axis.
+# ======================================================================================
+
+
+def batchnorm(where: str, id: str, f: str, shapes: str, wrt: str, textbook: str,
+              **kw) -> Case:
+    """A batch / layer normalization case."""
+    return case("batchnorm", id, where, f, shapes, wrt, textbook, **kw)
+
+
+BN = """
+    mu = mean(X, axis=0)
+    var = mean((X - mu) ** 2, axis=0)
+    xhat = (X - mu) / sqrt(var + eps)
+    gamma * xhat + beta
+    """
+BN_SHAPES = "X[m,d] gamma[d] beta[d] eps"
+BN_STATS = """
+    mu = X.mean(axis=0)
+    var = X.var(axis=0)
+    xhat = (X - mu) / np.sqrt(var + eps)
+    """
+PAPER = "Ioffe & Szegedy (2015) sec. 3, the backward equations after Alg. 1"
+batchnorm(PAPER, "bn-paper-dx", BN, BN_SHAPES, "X",
+          """
+          m = X.shape[0]
+          mu = X.mean(axis=0)
+          var = ((X - mu)**2).mean(axis=0)
+          dxhat = dout * gamma
+          dvar = (dxhat * (X - mu)).sum(axis=0) * -0.5 * (var + eps)**(-1.5)
+          dmu = (dxhat * -1 / np.sqrt(var + eps)).sum(axis=0) + dvar * (-2 * (X - mu)).sum(axis=0) / m
+          dxhat / np.sqrt(var + eps) + dvar * 2 * (X - mu) / m + dmu / m
+          """, kind="vjp", cotangent="dout", positive="eps")
+batchnorm(PAPER, "bn-paper-dgamma", BN, BN_SHAPES, "gamma",
+          BN_STATS + "(dout * xhat).sum(axis=0)", kind="vjp", cotangent="dout", positive="eps")
+batchnorm(PAPER, "bn-paper-dbeta", BN, BN_SHAPES, "beta", "dout.sum(axis=0)",
+          kind="vjp", cotangent="dout", positive="eps")
+COMPACT = ("Batch norm backward, the compact form (CS231n assignment 2 batchnorm_backward_alt; "
+           "Kratzert 2016)")
+COMPACT_DX = """
+    N = X.shape[0]
+    gamma / (N * np.sqrt(var + eps)) * (N * dout - dout.sum(axis=0) - xhat * (dout * xhat).sum(axis=0))
+    """
+batchnorm(COMPACT, "bn-compact-dx", BN, BN_SHAPES, "X", BN_STATS + COMPACT_DX,
+          kind="vjp", cotangent="dout", positive="eps")
+batchnorm(COMPACT + ", variance written as E[x^2] - E[x]^2", "bn-compact-dx-moments",
+          """
+          mu = mean(X, axis=0)
+          var = mean(X ** 2, axis=0) - mu ** 2
+          xhat = (X - mu) / sqrt(var + eps)
+          gamma * xhat + beta
+          """, BN_SHAPES, "X", BN_STATS + COMPACT_DX, kind="vjp", cotangent="dout",
+          positive="eps")
+batchnorm("Kratzert (2016), 'Understanding the backward pass through Batch Normalization "
+          "Layer' (the staged computational graph)", "bn-staged-dx", BN, BN_SHAPES, "X",
+          """
+          N, D = X.shape
+          mu = 1. / N * np.sum(X, axis=0)
+          xmu = X - mu
+          sq = xmu ** 2
+          var = 1. / N * np.sum(sq, axis=0)
+          sqrtvar = np.sqrt(var + eps)
+          ivar = 1. / sqrtvar
+          xhat = xmu * ivar
+          dxhat = dout * gamma
+          divar = np.sum(dxhat * xmu, axis=0)
+          dxmu1 = dxhat * ivar
+          dsqrtvar = -1. / (sqrtvar**2) * divar
+          dvar = 0.5 * 1. / np.sqrt(var + eps) * dsqrtvar
+          dsq = 1. / N * np.ones((N, D)) * dvar
+          dxmu2 = 2 * xmu * dsq
+          dx1 = (dxmu1 + dxmu2)
+          dmu = -1 * np.sum(dxmu1 + dxmu2, axis=0)
+          dx2 = 1. / N * np.ones((N, D)) * dmu
+          dx = dx1 + dx2
+          """, kind="vjp", cotangent="dout", positive="eps")
+batchnorm("Batch norm without the affine step, compact backward", "bn-normalize-dx",
+          """
+          mu = mean(X, axis=0)
+          var = mean((X - mu) ** 2, axis=0)
+          (X - mu) / sqrt(var + eps)
+          """, "X[m,d] eps", "X",
+          BN_STATS + """
+          (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0)) / np.sqrt(var + eps)
+          """, kind="vjp", cotangent="dxhat", positive="eps")
+LN = """
+    mu = mean(X, axis=1, keepdims=True)
+    var = mean((X - mu) ** 2, axis=1, keepdims=True)
+    xhat = (X - mu) / sqrt(var + eps)
+    gamma * xhat + beta
+    """
+LN_STATS = """
+    mu = X.mean(axis=1, keepdims=True)
+    var = X.var(axis=1, keepdims=True)
+    xhat = (X - mu) / np.sqrt(var + eps)
+    """
+LAYER_NORM = "Layer norm (Ba et al. 2016), the batch-norm backward over the feature axis"
+batchnorm(LAYER_NORM, "ln-dx", LN, BN_SHAPES, "X",
+          LN_STATS + """
+          dxhat = dout * gamma
+          (dxhat - dxhat.mean(axis=1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)) / np.sqrt(var + eps)
+          """, kind="vjp", cotangent="dout", positive="eps")
+batchnorm(LAYER_NORM, "ln-dgamma", LN, BN_SHAPES, "gamma", LN_STATS + "(dout * xhat).sum(axis=0)",
+          kind="vjp", cotangent="dout", positive="eps")
