@@ -751,8 +751,10 @@ for _name, _eq, _grad in [
     ("c", "10.22", "do1 + do2"),
     ("b", "10.23", "np.diag(1 - h1**2) @ dh1 + np.diag(1 - h2**2) @ dh2"),
     ("V", "10.24", "np.outer(do1, h1) + np.outer(do2, h2)"),
-    ("W", "10.25", "np.diag(1 - h1**2) @ np.outer(dh1, h0) + np.diag(1 - h2**2) @ np.outer(dh2, h1)"),
-    ("U", "10.26", "np.diag(1 - h1**2) @ np.outer(dh1, x1) + np.diag(1 - h2**2) @ np.outer(dh2, x2)"),
+    ("W", "10.25", "np.diag(1 - h1**2) @ np.outer(dh1, h0) "
+                   "+ np.diag(1 - h2**2) @ np.outer(dh2, h1)"),
+    ("U", "10.26", "np.diag(1 - h1**2) @ np.outer(dh1, x1) "
+                   "+ np.diag(1 - h2**2) @ np.outer(dh2, x2)"),
 ]:
     goodfellow(f"10.2.2 eqs. 10.18-10.21, {_eq} (a 2-step RNN, labels one-hot)",
                f"gf-rnn-d{_name}", RNN_1022, RNN_1022_SHAPES, _name, RNN_1022_BACKWARD + _grad,
@@ -1041,7 +1043,8 @@ batchnorm(PAPER, "bn-paper-dx", BN, BN_SHAPES, "X",
           var = ((X - mu)**2).mean(axis=0)
           dxhat = dout * gamma
           dvar = (dxhat * (X - mu)).sum(axis=0) * -0.5 * (var + eps)**(-1.5)
-          dmu = (dxhat * -1 / np.sqrt(var + eps)).sum(axis=0) + dvar * (-2 * (X - mu)).sum(axis=0) / m
+          dmu = ((dxhat * -1 / np.sqrt(var + eps)).sum(axis=0)
+                 + dvar * (-2 * (X - mu)).sum(axis=0) / m)
           dxhat / np.sqrt(var + eps) + dvar * 2 * (X - mu) / m + dmu / m
           """, kind="vjp", cotangent="dout", positive="eps")
 batchnorm(PAPER, "bn-paper-dgamma", BN, BN_SHAPES, "gamma",
@@ -1052,7 +1055,8 @@ COMPACT = ("Batch norm backward, the compact form (CS231n assignment 2 batchnorm
            "Kratzert 2016)")
 COMPACT_DX = """
     N = X.shape[0]
-    gamma / (N * np.sqrt(var + eps)) * (N * dout - dout.sum(axis=0) - xhat * (dout * xhat).sum(axis=0))
+    (gamma / (N * np.sqrt(var + eps))
+     * (N * dout - dout.sum(axis=0) - xhat * (dout * xhat).sum(axis=0)))
     """
 batchnorm(COMPACT, "bn-compact-dx", BN, BN_SHAPES, "X", BN_STATS + COMPACT_DX,
           kind="vjp", cotangent="dout", positive="eps")
@@ -1111,7 +1115,182 @@ LAYER_NORM = "Layer norm (Ba et al. 2016), the batch-norm backward over the feat
 batchnorm(LAYER_NORM, "ln-dx", LN, BN_SHAPES, "X",
           LN_STATS + """
           dxhat = dout * gamma
-          (dxhat - dxhat.mean(axis=1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)) / np.sqrt(var + eps)
+          ((dxhat - dxhat.mean(axis=1, keepdims=True)
+            - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)) / np.sqrt(var + eps))
           """, kind="vjp", cotangent="dout", positive="eps")
-batchnorm(LAYER_NORM, "ln-dgamma", LN, BN_SHAPES, "gamma", LN_STATS + "(dout * xhat).sum(axis=0)",
-          kind="vjp", cotangent="dout", positive="eps")
+batchnorm(LAYER_NORM, "ln-dgamma", LN, BN_SHAPES, "gamma",
+          LN_STATS + "(dout * xhat).sum(axis=0)", kind="vjp", cotangent="dout", positive="eps")
+
+
+# ======================================================================================
+# The forum question: one vanilla RNN step (Coursera DLS rnn_cell_backward, column-major:
+# Waa is square, so only the index reading fixes dz @ a_prev.T), and BPTT through 2 and 3
+# steps with the dz3, dz2, dz1 lines.
+# ======================================================================================
+
+
+def forum(where: str, id: str, f: str, shapes: str, wrt: str, textbook: str, **kw) -> Case:
+    """A case from the forum's RNN question."""
+    return case("forum", id, f"Coursera DLS C5W1 {where}", f, shapes, wrt, textbook, **kw)
+
+
+CELL = "tanh(Wax @ xt + Waa @ a_prev + ba)"
+CELL_SHAPES = "xt[nx,m] a_prev[na,m] Wax[na,nx] Waa[na,na] ba[na,1]"
+CELL_BACKWARD = """
+    a_next = np.tanh(np.dot(Wax, xt) + np.dot(Waa, a_prev) + ba)
+    dtanh = (1 - a_next**2) * da_next
+    """
+for _name, _grad in [("xt", "np.dot(Wax.T, dtanh)"), ("Wax", "np.dot(dtanh, xt.T)"),
+                     ("a_prev", "np.dot(Waa.T, dtanh)"), ("Waa", "np.dot(dtanh, a_prev.T)"),
+                     ("ba", "np.sum(dtanh, axis=1, keepdims=True)")]:
+    forum("'Building your RNN step by step', rnn_cell_backward", f"forum-cell-d{_name}", CELL,
+          CELL_SHAPES, _name, CELL_BACKWARD + _grad, kind="vjp", cotangent="da_next")
+
+BPTT3 = """
+    a1 = tanh(Waa @ a0 + Wax @ x1 + ba)
+    a2 = tanh(Waa @ a1 + Wax @ x2 + ba)
+    a3 = tanh(Waa @ a2 + Wax @ x3 + ba)
+    """
+BPTT_SHAPES = "Waa[n,n] Wax[n,k] ba[n,1] a0[n,m] x1[k,m] x2[k,m] x3[k,m]"
+BPTT3_BACKWARD = """
+    a1 = np.tanh(Waa @ a0 + Wax @ x1 + ba)
+    a2 = np.tanh(Waa @ a1 + Wax @ x2 + ba)
+    a3 = np.tanh(Waa @ a2 + Wax @ x3 + ba)
+    dz3 = da3 * (1 - a3**2)
+    dz2 = (Waa.T @ dz3) * (1 - a2**2)
+    dz1 = (Waa.T @ dz2) * (1 - a1**2)
+    """
+BPTT3_SOURCE = "forum: BPTT through 3 steps of the RNN cell (upstream gradient da3)"
+for _name, _grad in [("Waa", "dz3 @ a2.T + dz2 @ a1.T + dz1 @ a0.T"),
+                     ("Wax", "dz3 @ x3.T + dz2 @ x2.T + dz1 @ x1.T"),
+                     ("ba", "(dz3 + dz2 + dz1).sum(axis=1, keepdims=True)"),
+                     ("a0", "Waa.T @ dz1"), ("x1", "Wax.T @ dz1")]:
+    forum(BPTT3_SOURCE, f"forum-bptt3-d{_name}", BPTT3, BPTT_SHAPES, _name,
+          BPTT3_BACKWARD + _grad, kind="vjp", cotangent="da3")
+
+BPTT2 = """
+    a1 = tanh(Waa @ a0 + Wax @ x1 + ba)
+    a2 = tanh(Waa @ a1 + Wax @ x2 + ba)
+    """
+BPTT2_BACKWARD = """
+    a1 = np.tanh(Waa @ a0 + Wax @ x1 + ba)
+    a2 = np.tanh(Waa @ a1 + Wax @ x2 + ba)
+    dz2 = da2 * (1 - a2**2)
+    dz1 = (Waa.T @ dz2) * (1 - a1**2)
+    """
+BPTT2_SOURCE = "forum: BPTT through 2 steps of the RNN cell (upstream gradient da2)"
+forum(BPTT2_SOURCE, "forum-bptt2-dWaa", BPTT2, BPTT_SHAPES.replace(" x3[k,m]", ""), "Waa",
+      BPTT2_BACKWARD + "dz2 @ a1.T + dz1 @ a0.T", kind="vjp", cotangent="da2")
+forum(BPTT2_SOURCE, "forum-bptt2-dWax", BPTT2, BPTT_SHAPES.replace(" x3[k,m]", ""), "Wax",
+      BPTT2_BACKWARD + "dz2 @ x2.T + dz1 @ x1.T", kind="vjp", cotangent="da2")
+
+BPTT3_LOSS = BPTT3 + "\nL = sum(da1 * a1) + sum(da2 * a2) + sum(da3 * a3)"
+BPTT3_LOSS_BACKWARD = """
+    a1 = np.tanh(Waa @ a0 + Wax @ x1 + ba)
+    a2 = np.tanh(Waa @ a1 + Wax @ x2 + ba)
+    a3 = np.tanh(Waa @ a2 + Wax @ x3 + ba)
+    dz3 = da3 * (1 - a3**2)
+    dz2 = (da2 + Waa.T @ dz3) * (1 - a2**2)
+    dz1 = (da1 + Waa.T @ dz2) * (1 - a1**2)
+    """
+BPTT3_LOSS_SHAPES = BPTT_SHAPES + " da1[n,m] da2[n,m] da3[n,m]"
+BPTT3_LOSS_SOURCE = "forum: BPTT through 3 steps with a gradient arriving at every step"
+forum(BPTT3_LOSS_SOURCE, "forum-bptt3-loss-dWaa", BPTT3_LOSS, BPTT3_LOSS_SHAPES, "Waa",
+      BPTT3_LOSS_BACKWARD + "dz3 @ a2.T + dz2 @ a1.T + dz1 @ a0.T")
+forum(BPTT3_LOSS_SOURCE, "forum-bptt3-loss-dba", BPTT3_LOSS, BPTT3_LOSS_SHAPES, "ba",
+      BPTT3_LOSS_BACKWARD + "(dz3 + dz2 + dz1).sum(axis=1, keepdims=True)")
+
+
+# ======================================================================================
+# An LSTM cell (D2L 10.1 eqs. 10.1.1-10.1.3, minibatch rows) and its backward pass in the
+# deltas of Greff et al. (2017) appendix B (no peepholes). The upstream gradients dH and dC
+# arrive at the new hidden and cell states.
+# ======================================================================================
+
+
+def lstm(id: str, wrt: str, textbook: str) -> Case:
+    """An LSTM cell case: the gradient in ``wrt`` of the upstream-weighted outputs."""
+    return case("lstm", id, "LSTM cell: D2L 10.1.1 (forward), Greff et al. (2017) appendix B "
+                "(backward deltas)", LSTM, LSTM_SHAPES, wrt, LSTM_FORWARD + textbook)
+
+
+LSTM = """
+    I = sigmoid(X @ Wxi + H @ Whi + bi)
+    F = sigmoid(X @ Wxf + H @ Whf + bf)
+    O = sigmoid(X @ Wxo + H @ Who + bo)
+    C_tilde = tanh(X @ Wxc + H @ Whc + bc)
+    C_new = F * C + I * C_tilde
+    H_new = O * tanh(C_new)
+    L = sum(dH * H_new) + sum(dC * C_new)
+    """
+LSTM_SHAPES = ("X[n,d] H[n,h] C[n,h] Wxi[d,h] Whi[h,h] bi[h] Wxf[d,h] Whf[h,h] bf[h] "
+               "Wxo[d,h] Who[h,h] bo[h] Wxc[d,h] Whc[h,h] bc[h] dH[n,h] dC[n,h]")
+LSTM_FORWARD = """
+    I = 1 / (1 + np.exp(-(X @ Wxi + H @ Whi + bi)))
+    F = 1 / (1 + np.exp(-(X @ Wxf + H @ Whf + bf)))
+    O = 1 / (1 + np.exp(-(X @ Wxo + H @ Who + bo)))
+    C_tilde = np.tanh(X @ Wxc + H @ Whc + bc)
+    C_new = F * C + I * C_tilde
+    """
+DELTA_O = "delta_o = dH * np.tanh(C_new) * O * (1 - O)\n"
+DELTA_C = "delta_c = dH * O * (1 - np.tanh(C_new)**2) + dC\n"
+DELTA_I = "delta_i = delta_c * C_tilde * I * (1 - I)\n"
+DELTA_F = "delta_f = delta_c * C * F * (1 - F)\n"
+DELTA_Z = "delta_z = delta_c * I * (1 - C_tilde**2)\n"
+DELTAS = DELTA_O + DELTA_C + DELTA_I + DELTA_F + DELTA_Z
+
+lstm("lstm-dWxo", "Wxo", DELTA_O + "X.T @ delta_o")
+lstm("lstm-dbo", "bo", DELTA_O + "delta_o.sum(axis=0)")
+lstm("lstm-dWxi", "Wxi", DELTA_C + DELTA_I + "X.T @ delta_i")
+lstm("lstm-dWhi", "Whi", DELTA_C + DELTA_I + "H.T @ delta_i")
+lstm("lstm-dWxf", "Wxf", DELTA_C + DELTA_F + "X.T @ delta_f")
+lstm("lstm-dWhf", "Whf", DELTA_C + DELTA_F + "H.T @ delta_f")
+lstm("lstm-dWxc", "Wxc", DELTA_C + DELTA_Z + "X.T @ delta_z")
+lstm("lstm-dX", "X", DELTAS + "delta_i @ Wxi.T + delta_f @ Wxf.T + delta_o @ Wxo.T "
+     "+ delta_z @ Wxc.T")
+lstm("lstm-dH", "H", DELTAS + "delta_i @ Whi.T + delta_f @ Whf.T + delta_o @ Who.T "
+     "+ delta_z @ Whc.T")
+lstm("lstm-dC", "C", DELTA_C + "delta_c * F")
+
+
+# ======================================================================================
+# A GRU cell (Cho et al. 2014 eqs. 5-8, in D2L 10.2's minibatch-row form), backward by the
+# chain rule with upstream gradient dHn at the new hidden state.
+# ======================================================================================
+
+
+def gru(id: str, wrt: str, textbook: str) -> Case:
+    """A GRU cell case: the vjp in ``wrt`` with upstream gradient ``dHn``."""
+    return case("gru", id, "GRU cell: Cho et al. (2014) eqs. 5-8, D2L 10.2 eqs. 10.2.1-10.2.3 "
+                "(backward by the chain rule)", GRU, GRU_SHAPES, wrt, GRU_FORWARD + textbook,
+                kind="vjp", cotangent="dHn")
+
+
+GRU = """
+    R = sigmoid(X @ Wxr + H @ Whr + br)
+    Z = sigmoid(X @ Wxz + H @ Whz + bz)
+    H_tilde = tanh(X @ Wxh + (R * H) @ Whh + bh)
+    Z * H + (1 - Z) * H_tilde
+    """
+GRU_SHAPES = ("X[n,d] H[n,h] Wxr[d,h] Whr[h,h] br[h] Wxz[d,h] Whz[h,h] bz[h] "
+              "Wxh[d,h] Whh[h,h] bh[h]")
+GRU_FORWARD = """
+    R = 1 / (1 + np.exp(-(X @ Wxr + H @ Whr + br)))
+    Z = 1 / (1 + np.exp(-(X @ Wxz + H @ Whz + bz)))
+    H_tilde = np.tanh(X @ Wxh + (R * H) @ Whh + bh)
+    """
+DA_H = "da_h = dHn * (1 - Z) * (1 - H_tilde**2)\n"
+DA_Z = "da_z = dHn * (H - H_tilde) * Z * (1 - Z)\n"
+DRH = "dRH = da_h @ Whh.T\n"
+DA_R = "da_r = dRH * H * R * (1 - R)\n"
+
+gru("gru-dWxh", "Wxh", DA_H + "X.T @ da_h")
+gru("gru-dWhh", "Whh", DA_H + "(R * H).T @ da_h")
+gru("gru-dbh", "bh", DA_H + "da_h.sum(axis=0)")
+gru("gru-dWxz", "Wxz", DA_Z + "X.T @ da_z")
+gru("gru-dWhz", "Whz", DA_Z + "H.T @ da_z")
+gru("gru-dWxr", "Wxr", DA_H + DRH + DA_R + "X.T @ da_r")
+gru("gru-dWhr", "Whr", DA_H + DRH + DA_R + "H.T @ da_r")
+gru("gru-dX", "X", DA_H + DA_Z + DRH + DA_R + "da_h @ Wxh.T + da_z @ Wxz.T + da_r @ Wxr.T")
+gru("gru-dH", "H", DA_H + DA_Z + DRH + DA_R
+    + "dHn * Z + dRH * R + da_z @ Whz.T + da_r @ Whr.T")
