@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from einderiv.errors import EinderivError
+from einderiv.text.parser import parse
 
 EXAMPLES = """\
 examples:
@@ -153,7 +154,6 @@ def _where(items: Sequence[str]) -> dict[str, str]:
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Carry out one parsed command; return the exit code."""
     import einderiv as ed
-    from einderiv.text.parser import parse
 
     f = parse(args.expression, shapes=args.shapes)
     colour = not args.no_color

@@ -16,7 +16,7 @@ is translated: ``dim=``/``keepdim=`` for reductions, ``torch.relu``, ``torch.sig
 import numpy as np
 <BLANKLINE>
 <BLANKLINE>
-def pullback(W, g):
+def pullback(W, g, x=None):
     return W.T @ g
 <BLANKLINE>
 """
@@ -26,7 +26,17 @@ from __future__ import annotations
 import ast
 import re
 
-from einderiv.ir.nodes import Delta, Expr, Product, Size, Symbol, constant_value
+from einderiv.errors import EinderivError
+from einderiv.ir.nodes import (
+    Delta,
+    Expr,
+    Product,
+    Size,
+    Symbol,
+    constant_value,
+    inputs_of,
+    unwrap,
+)
 from einderiv.ir.traversal import topological
 from einderiv.render.api import matrix_form
 from einderiv.render.numpytext import dialect, to_text
@@ -51,7 +61,7 @@ def _shared(expr: Expr) -> list[Expr]:
         node
         for node in order
         if uses.get(node.key, 0) > 1
-        and node is not expr
+        and node is not unwrap(expr)
         and not isinstance(node, (Symbol, Size, Delta))
         and constant_value(node) is None
         and not (isinstance(node, Product) and _is_view(node))
@@ -100,14 +110,10 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     True
     """
     if module not in _MODULES:
-        from einderiv.errors import EinderivError
-
         raise EinderivError(
             f"codegen: unknown array module {module!r}; use one of {sorted(_MODULES)}"
         )
     if not name.isidentifier():
-        from einderiv.errors import EinderivError
-
         raise EinderivError(f"codegen: function name {name!r} is not a Python identifier")
     header, prefix = _MODULES[module]
     names: dict[str, str] = {}
@@ -120,5 +126,11 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
             lines.append(f"    {temp} = {_translate(text, prefix)}")
         result = to_text(matrix_form(expr, dict(names), root=expr))
     lines.append(f"    return {_translate(result, prefix)}")
-    args = ", ".join(sorted(set(expr.symbols()) | _size_owners(lines, names.values(), prefix)))
+    read = _size_owners(lines, names.values(), prefix)
+    inputs = [sym.name for sym in inputs_of(expr)]
+    # the inputs the code reads, in declared order, then the other declared inputs as
+    # optional arguments: f(**values) works with every input of the expression
+    used = [n for n in inputs if n in read] + sorted(read - set(inputs))
+    unused = [f"{n}=None" for n in inputs if n not in read]
+    args = ", ".join([*used, *unused])
     return f"{header}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"

@@ -21,14 +21,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from einderiv.claims.context import substitute, with_names
+from einderiv.claims.reasons import factor_name_wrapped, index_reason
 from einderiv.derive.api import diff, grad, hessian, vjp
 from einderiv.derive.arguments import resolve_wrt
 from einderiv.derive.common import derivative_of
-from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol
+from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol, unwrap
 from einderiv.ir.traversal import topological
 from einderiv.render.index import to_index
 from einderiv.render.letters import OUT_LETTERS
+from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.terms import make_product
+from einderiv.testing import check_derivative, default_sizes
 
 
 def _index_latex(expr: Expr, lhs: str = "F") -> str:
@@ -53,6 +57,7 @@ def _dims_text(sym: Symbol) -> str:
 def _delta_meaning(result: Expr, x: Symbol, f: Expr) -> list[str]:
     """What each surviving delta of the result says, in words."""
     lines: list[str] = []
+    result = unwrap(result)
     products = (
         [result]
         if isinstance(result, Product)
@@ -197,13 +202,7 @@ def explain(
     the user's own text of ``f`` (what was parsed); the heading shows it instead of f's
     rendering, which may spell internal rewrites (``np.logaddexp(0, ...)``).
     """
-    from einderiv.claims.context import with_names
-    from einderiv.claims.reasons import index_reason
-    from einderiv.claims.verify import declare_sizes
-    from einderiv.testing import check_derivative
-
     x = resolve_wrt(f, wrt)
-    declare_sizes(f, x)
     if kind is None:
         kind = "vjp" if cotangent is not None else ("grad" if not f.dims else "diff")
     f_text = f"`{_one_line(text) if text and text.strip() else _render(f, 'numpy')}`"
@@ -238,15 +237,15 @@ def explain(
                 note = " (a softmax)"
             out.append(f"- `{name} = {text}`{note}")
         out.append("")
-    if isinstance(f, Func) and names:
+    if isinstance(unwrap(f), Func) and names:
         zname = next(iter(names))
         idx = "".join(OUT_LETTERS[: len(f.dims)])
         sub = f"_{{{idx}}}" if idx else ""
         out += [
             "In index notation:",
             "",
-            f"$$f{sub} = \\{f.name}\\left({zname}{sub}\\right), \\qquad "
-            f"{_index_latex(f.arg, zname)}$$",
+            f"$$f{sub} = \\{unwrap(f).name}\\left({zname}{sub}\\right), \\qquad "
+            f"{_index_latex(unwrap(f).arg, zname)}$$",
             "",
         ]
     else:
@@ -383,8 +382,6 @@ def _softmax_nodes(f: Expr, x: Symbol) -> dict[str, tuple[Expr, str]]:
     (``(g * p - (g * p).sum(axis=1)[:, None] * p) @ K``).  Maps a name to the node and
     the numpy text of its definition (``np.exp(z) / np.exp(z).sum()``).
     """
-    from einderiv.claims.reasons import factor_name_wrapped
-
     found: dict[str, tuple[Expr, str]] = {}
     taken = set(f.symbols())
     seen: set[str] = set()
@@ -414,9 +411,7 @@ def _softmax_nodes(f: Expr, x: Symbol) -> dict[str, tuple[Expr, str]]:
 
 def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
     """Names for the pieces of ``f = func(z)``: ``z``, and ``dz`` for a vjp."""
-    from einderiv.claims.context import substitute
-    from einderiv.rewrite.elementwise import make_func
-
+    f = unwrap(f)
     outer_func = None
     order = topological(f)
     depends: set[str] = set()
@@ -449,6 +444,4 @@ def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
 
 
 def _sizes(f: Expr, x: Symbol) -> dict[str, int]:
-    from einderiv.testing import default_sizes
-
     return default_sizes(f, x)

@@ -28,7 +28,7 @@ import numpy as np
 
 from einderiv.derive.api import diff, jvp, vjp
 from einderiv.derive.arguments import resolve_wrt
-from einderiv.ir.nodes import Expr, Size, Symbol
+from einderiv.ir.nodes import Expr, Size, Symbol, inputs_of
 from einderiv.ir.traversal import topological
 
 DEFAULT_SIZES = (3, 4, 5, 6, 7, 2, 8, 9)
@@ -38,7 +38,7 @@ def default_sizes(*exprs: Expr) -> dict[str, int]:
     """Distinct sizes 3, 4, 5, … for the dims of ``exprs`` in order of appearance."""
     sizes: dict[str, int] = {}
     for expr in exprs:
-        for node in topological(expr):
+        for node in (*topological(expr), *inputs_of(expr)):
             # a Size node (the scalar m in vjp(sum(X + b, axis=1), b)) needs its dim too
             for dim in (*node.dims, *((node.dim,) if isinstance(node, Size) else ())):
                 if dim != "1" and dim not in sizes:
@@ -55,7 +55,7 @@ def random_values(
 ) -> dict[str, np.ndarray]:
     """Standard-normal values for every symbol (symmetric ones symmetrized)."""
     values: dict[str, np.ndarray] = {}
-    syms = dict(expr.symbols())
+    syms = {sym.name: sym for sym in inputs_of(expr)}  # unused inputs too
     for sym in extra:
         syms.setdefault(sym.name, sym)
     for name in sorted(syms):

@@ -30,26 +30,20 @@ def values_for(e: ed.Expr, seed: int = 0, extra=()) -> dict[str, np.ndarray]:
     return out
 
 
-def _lost_symbols(text: str, vals: dict) -> dict[str, np.ndarray]:
-    """Arrays for names a result uses only for a dim size (its symbols were lost)."""
-    from einderiv.ir.nodes import DIM_OWNERS
-
+def _lost_symbols(e: ed.Expr, text: str, vals: dict) -> dict[str, np.ndarray]:
+    """Arrays for inputs a result uses only for a dim size (its symbols were lost)."""
     found = {}
+    inputs = {sym.name: sym for sym in ed.ir.inputs_of(e)}
     for name in set(re.findall(r"\b(\w+)\.shape\[", text)) - set(vals):
-        shape: dict[int, int] = {}
-        rank = 0
-        for dim, owners in DIM_OWNERS.items():
-            for owner, axis, r in owners:
-                if owner == name and dim in SIZES:
-                    shape[axis], rank = SIZES[dim], r
-        found[name] = np.ones(tuple(shape.get(i, 1) for i in range(rank)))
+        sym = inputs[name]
+        found[name] = np.ones(tuple(SIZES.get(d, 1) for d in sym.dims))
     return found
 
 
 def check_numeric(e: ed.Expr, seed: int = 0, extra=()) -> str:
     text = to_numpy(e)
     vals = values_for(e, seed, extra)
-    vals.update(_lost_symbols(text, vals))
+    vals.update(_lost_symbols(e, text, vals))
     got = eval(text, {"np": np, **vals})  # noqa: S307 - the test checks the contract
     want = e.evaluate(vals)
     np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=1e-9, atol=1e-9)

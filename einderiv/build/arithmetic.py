@@ -9,7 +9,7 @@ from typing import Any
 from einderiv.build.einsum import einsum
 from einderiv.build.symbols import as_expr
 from einderiv.errors import ShapeError
-from einderiv.ir.nodes import Dims, Expr
+from einderiv.ir.nodes import Dims, Expr, constant_value
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.terms import make_product, make_sum
 
@@ -108,8 +108,6 @@ def divide(left: Any, right: Any) -> Expr:
 def power(base: Any, exponent: Any) -> Expr:
     """``base ** exponent`` for a constant exponent."""
     if isinstance(exponent, Expr):
-        from einderiv.ir.nodes import constant_value
-
         value = constant_value(exponent)
         if value is None or exponent.dims:
             raise ShapeError(

@@ -12,26 +12,35 @@ importing the builders from the IR, keeps the IR at the bottom of the layers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from einderiv.build.arithmetic import add, divide, matmul, multiply, power, subtract, transpose
-from einderiv.build.reductions import reduce_sum
 from einderiv.ir.nodes import Expr
 
-
-def _sum(self: Expr, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
-    """Sum over ``axis`` (all axes by default), as ``ndarray.sum``."""
-    return reduce_sum(self, axis=axis, keepdims=keepdims)
+Builder = Callable[..., Expr]
 
 
-def _transposed(self: Expr) -> Expr:
-    """Transpose (reverses the axes, as numpy's ``.T``)."""
-    return transpose(self)
+def install(
+    *,
+    add: Builder,
+    subtract: Builder,
+    multiply: Builder,
+    divide: Builder,
+    power: Builder,
+    matmul: Builder,
+    transpose: Builder,
+    reduce_sum: Builder,
+) -> None:
+    """Give :class:`Expr` its arithmetic operators, built by the given builders (idempotent)."""
 
+    def _sum(self: Expr, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
+        """Sum over ``axis`` (all axes by default), as ``ndarray.sum``."""
+        return reduce_sum(self, axis=axis, keepdims=keepdims)
 
-def install() -> None:
-    """Give :class:`Expr` its arithmetic operators (idempotent)."""
+    def _transposed(self: Expr) -> Expr:
+        """Transpose (reverses the axes, as numpy's ``.T``)."""
+        return transpose(self)
+
     methods: dict[str, Any] = {
         "__add__": lambda self, other: add(self, other),
         "__radd__": lambda self, other: add(other, self),

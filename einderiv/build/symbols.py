@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from numbers import Number
 from typing import Any
 
-from einderiv.errors import ShapeError, SymbolError
+from einderiv.errors import ParseError, ShapeError, SymbolError
 from einderiv.ir.nodes import Dims, Expr, Symbol, constant
 
 _NAME = r"[A-Za-z_][A-Za-z_0-9]*"
@@ -76,8 +76,6 @@ def symbols(spec: str) -> Any:
     while pos < len(text):
         match = _SPEC.match(text, pos)
         if match is None or match.end() == pos:
-            from einderiv.errors import ParseError
-
             raise ParseError(
                 "cannot read symbol declaration",
                 text=spec,
@@ -94,7 +92,7 @@ def symbols(spec: str) -> Any:
             raise SymbolError(
                 f"symbol '{name}': ':sym' needs a square matrix with equal dims, got {list(dims)}"
             )
-        found.append(Symbol.make(name, dims, symmetric, declare=True))
+        found.append(Symbol.make(name, dims, symmetric))
         pos = match.end()
     if not found:
         raise SymbolError("symbols() got no names; write e.g. 'W[n,m] x[m]'")

@@ -9,12 +9,25 @@ from typing import Any
 import numpy as np
 
 from einderiv.errors import EinderivError, ParseError
-from einderiv.ir.nodes import Expr, Product, Symbol
+from einderiv.ir.nodes import (
+    Expr,
+    Func,
+    LogSumExp,
+    MatFunc,
+    Product,
+    Sum,
+    Symbol,
+    annotate,
+    inputs_of,
+    reannotate,
+    unwrap,
+)
 from einderiv.ir.traversal import topological
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.matrix import make_matfunc
 from einderiv.rewrite.terms import make_product, make_sum
 from einderiv.testing import default_sizes, random_values
+from einderiv.text.parser import parse
 
 # -- building the context -------------------------------------------------------------
 
@@ -82,9 +95,7 @@ class ClaimContext:
     """Symbols and intermediates a claim may use, and how to parse text against them."""
 
     def __init__(self, f: Expr, extra: list[Symbol], where: Mapping[str, Any] | None) -> None:
-        from einderiv.text.parser import parse
-
-        self.symbols: dict[str, Symbol] = dict(f.symbols())
+        self.symbols: dict[str, Symbol] = {sym.name: sym for sym in inputs_of(f)}
         for sym in extra:
             self.symbols[sym.name] = sym
         self.spec = _spec(self.symbols)
@@ -147,7 +158,9 @@ class Sampler:
         self.sizes = default_sizes(*exprs)
         merged: dict[str, Symbol] = {}
         for e in exprs:
-            merged.update(e.symbols())
+            merged.update((sym.name, sym) for sym in inputs_of(e))
+        # parts of these expressions are evaluated with their inputs (for sizes)
+        self.inputs = tuple(merged.values())
         self.points = []
         for seed in range(draws):
             rng = np.random.default_rng(1234 + seed)
@@ -173,9 +186,10 @@ class Sampler:
                 extra = random_values(expr, self.sizes, rng)
                 for name in missing:
                     point[name] = extra[name]
+        whole = annotate(expr, self.inputs)
         try:
             with np.errstate(all="ignore"):
-                out = [np.asarray(expr.evaluate(p, sizes=self.sizes)) for p in self.points]
+                out = [np.asarray(whole.evaluate(p, sizes=self.sizes)) for p in self.points]
         except EinderivError:
             return None
         self._cache[expr.key] = out
@@ -231,17 +245,23 @@ def with_names(expr: Expr, defs: Mapping[str, Expr]) -> Expr:
 
 def substitute(expr: Expr, target: Expr, symbol: Symbol) -> Expr:
     """``expr`` with every occurrence of ``target`` replaced by ``symbol``."""
+    target = unwrap(target)
     done: dict[str, Expr] = {}
     for node in topological(expr):
         if node.key == target.key:
             done[node.key] = symbol
             continue
         done[node.key] = rebuild_with(node, done, target, symbol)
-    return done[expr.key]
+    return reannotate(expr, done[unwrap(expr).key])
 
 
-def render_expected(expr: Expr) -> str:
-    """The matrix form of ``expr``, or its einsum form when it has none."""
+def render_expected(expr: Expr, root: Expr | None = None) -> str:
+    """The matrix form of ``expr``, or its einsum form when it has none.
+
+    ``expr`` may be a part of ``root``: its sizes then come from ``root``'s inputs.
+    """
+    if root is not None:
+        expr = annotate(expr, inputs_of(root))
     try:
         return expr.to_numpy()
     except Exception:  # rendering must never hide the verdict
@@ -250,8 +270,6 @@ def render_expected(expr: Expr) -> str:
 
 def rebuild_with(node: Expr, done: dict[str, Expr], target: Expr, symbol: Symbol) -> Expr:
     """``node`` rebuilt from rebuilt children ``done``, with ``target`` replaced by ``symbol``."""
-    from einderiv.ir.nodes import Func, LogSumExp, MatFunc, Sum
-
     if isinstance(node, Product):
         factors = [(done[f.key], ls) for f, ls in node.factors]
         coeff = node.coeff

@@ -6,7 +6,7 @@ import ast
 
 from einderiv.claims.context import relative_ratio, render_expected, values_close
 from einderiv.errors import EinderivError
-from einderiv.ir.nodes import Sum
+from einderiv.ir.nodes import Sum, unwrap
 
 
 def _mutations(claim_line: str) -> list[tuple[str, str]]:
@@ -157,6 +157,8 @@ def single_edit_fixes(claim_text, context, truth, sampler, truth_values) -> list
 
 def diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_values):
     """``(mistakes, fix, detail)``: the named mistakes, a one-edit fix, the term at fault."""
+    root = truth  # parts of the truth are rendered with its inputs (their sizes)
+    truth, claimed = unwrap(truth), unwrap(claimed)
     mistakes: list[str] = []
     fix = None
     detail = ""
@@ -183,7 +185,7 @@ def diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_v
             rest = [t - c for t, c in zip(truth_values, claim_values, strict=True)]
             if values_close(rest, term_values)[0]:
                 mistakes.append("missing term")
-                detail = render_expected(term)
+                detail = render_expected(term, root)
                 break
             if values_close(
                 claim_values, [t + d for t, d in zip(truth_values, term_values, strict=True)]
@@ -197,7 +199,7 @@ def diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_v
             if c is not None and abs(c) > 1e-9:
                 mistakes.append("wrong sign in a term" if abs(c + 2) < 1e-9 else
                                 "wrong factor in a term")
-                detail = render_expected(term)
+                detail = render_expected(term, root)
                 if abs(c + 2) >= 1e-9:
                     detail += f" (the claim has {1 + c:.3g} times it)"
                 break
@@ -209,6 +211,6 @@ def diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_v
             rest = [c - t for c, t in zip(claim_values, term_values, strict=True)]
             if values_close(rest, truth_values)[0]:
                 mistakes.append("extra term")
-                detail = render_expected(term)
+                detail = render_expected(term, root)
                 break
     return mistakes, fix, detail

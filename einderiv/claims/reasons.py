@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from einderiv.claims.context import render_expected
-from einderiv.ir.nodes import Delta, Expr, Product, Sum, Symbol
+from einderiv.ir.nodes import Delta, Expr, Product, Sum, Symbol, unwrap
+from einderiv.render.index import to_index
+from einderiv.render.letters import OUT_LETTERS
 
 # -- the reason -----------------------------------------------------------------------
 
 
 def index_reason(expr: Expr, name: str) -> str:
     """Two lines: the index form of ``expr`` and how the matrix order is read off it."""
-    from einderiv.render.index import to_index
-
     text = to_index(expr)
     lhs, _, rhs = text.partition(" = ")
     subs = lhs[2:] if lhs.startswith("F_") else ""
     first = f"{name}_{subs} = {rhs}" if subs else f"{name} = {rhs}"
-    second = _product_reason(expr) if isinstance(expr, Product) else ""
+    root, expr = expr, unwrap(expr)
+    second = _product_reason(expr, root) if isinstance(expr, Product) else ""
     if isinstance(expr, Symbol) and expr.dims:
         second = f"The result is {expr.name} itself, index for index."
     if not second and isinstance(expr, Sum):
-        second = _sum_reason(expr)
+        second = _sum_reason(expr, root)
     if not second:
         second = (
             "Each term is read off on its own: an index shared by two factors and absent from "
@@ -33,27 +34,25 @@ def index_reason(expr: Expr, name: str) -> str:
     return first + "\n" + second
 
 
-def _sum_reason(expr: Sum) -> str:
+def _sum_reason(expr: Sum, root: Expr) -> str:
     """Each term of a short sum with its index form and the matrix form it reads as."""
-    from einderiv.render.index import to_index
-
     if len(expr.terms) > 4:
         return ""
     parts = []
     for term in expr.terms:
         index = to_index(term).partition(" = ")[2]
-        matrix = render_expected(term)
+        matrix = render_expected(term, root)
         if len(index) > 60 or len(matrix) > 60:
             return ""
         parts.append(f"{index} is {matrix}")
     return "Each term is read off on its own: " + "; ".join(parts) + "."
 
 
-def _factor_name(factor: Expr) -> str:
+def _factor_name(factor: Expr, root: Expr) -> str:
     """A factor's matrix form, in parentheses unless it is a name or a single call."""
     if isinstance(factor, Symbol):
         return factor.name
-    text = render_expected(factor)
+    text = render_expected(factor, root)
     head = text.split("(", 1)[0]
     if head and head.replace(".", "").replace("_", "").isalnum() and text.endswith(")"):
         depth = 0
@@ -81,10 +80,8 @@ def factor_name_wrapped(text: str) -> bool:
     return False
 
 
-def _product_reason(expr: Product) -> str:
+def _product_reason(expr: Product, root: Expr) -> str:
     """How one einsum term reads as matrix algebra, in words; '' when no rule fits."""
-    from einderiv.render.letters import OUT_LETTERS
-
     names = {label: OUT_LETTERS[pos] for pos, label in enumerate(expr.out)}
     factors = [(f, ls) for f, ls in expr.factors if not isinstance(f, Delta)]
     deltas = [ls for f, ls in expr.factors if isinstance(f, Delta)]
@@ -96,7 +93,7 @@ def _product_reason(expr: Product) -> str:
         and factors
         and all(len(ls) == 1 for _, ls in factors)
     ):
-        inner = " * ".join(_factor_name(f) for f, _ in factors)
+        inner = " * ".join(_factor_name(f, root) for f, _ in factors)
         return (
             f"The delta δ_ab is zero unless a = b, so only the diagonal survives: a "
             f"diagonal matrix, np.diag({_bare(inner) if len(factors) == 1 else inner})."
@@ -108,8 +105,8 @@ def _product_reason(expr: Product) -> str:
     for f, ls in factors:
         groups.setdefault(tuple(ls), []).append(f)
     operands = [
-        (" * ".join(_factor_name(f) for f in fs) if len(fs) == 1
-         else "(" + " * ".join(_factor_name(f) for f in fs) + ")", ls)
+        (" * ".join(_factor_name(f, root) for f in fs) if len(fs) == 1
+         else "(" + " * ".join(_factor_name(f, root) for f in fs) + ")", ls)
         for ls, fs in groups.items()
     ]
     summed = expr.summed

@@ -42,19 +42,9 @@ from einderiv.derive.api import diff, grad, vjp
 from einderiv.derive.arguments import resolve_wrt
 from einderiv.errors import EinderivError, ParseError, ShapeError, SubscriptError
 from einderiv.ir.nodes import Expr, Symbol
+from einderiv.text.parser import parse
 
 # -- verify ---------------------------------------------------------------------------
-
-
-def declare_sizes(f: Expr, x: Symbol) -> None:
-    """Make ``f``'s own symbols where rendered sizes are read (``np.eye(A.shape[0])``).
-
-    A result without symbols (the gradient of ``trace(A)`` is an identity) spells a dim's
-    size through the most recently declared symbol with that dim, which may belong to an
-    unrelated expression; declaring ``f``'s symbols again puts them first.
-    """
-    for sym in [x, *sorted(f.symbols().values(), key=lambda s: s.name, reverse=True)]:
-        Symbol.make(sym.name, sym.dims, sym.symmetric, declare=True)
 
 
 def expected_derivative(f: Expr, wrt: Any, cotangent: Any = None) -> Expr:
@@ -80,14 +70,11 @@ def verify(
     ``where`` names intermediates the claim uses (``{"dz": "da * (1 - a**2)"}``); a
     multi-line claim may define its own.  ``f`` may be text when ``shapes`` is given.
     """
-    from einderiv.text.parser import parse
-
     if isinstance(f, str):
         if shapes is None:
             raise EinderivError("verify: f is text, so pass shapes=... to declare its symbols")
         f = parse(f, shapes=shapes)
     x = resolve_wrt(f, wrt)
-    declare_sizes(f, x)
     truth = expected_derivative(f, x, cotangent)
     extra = [x]
     if isinstance(cotangent, str):

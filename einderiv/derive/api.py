@@ -8,13 +8,19 @@ from einderiv.derive.arguments import resolve_wrt, tensor_argument
 from einderiv.derive.forward import forward, identity_seed
 from einderiv.derive.reverse import reverse
 from einderiv.errors import DerivativeError
-from einderiv.ir.nodes import (
-    Expr,
-    Symbol,
-    constant,
-    remember_size_context,
-)
+from einderiv.ir.nodes import Expr, Symbol, annotate, constant, names_of, unwrap
 from einderiv.rewrite.passes import flatten_single_use
+
+
+def _result(value: Expr, f: Expr, *inputs: Expr) -> Expr:
+    """A derivative as the user gets it: flattened, with its inputs and f's names.
+
+    The inputs are f's (its declared symbols, even ones that cancelled) and then the
+    derivative's own (wrt, cotangent, tangent): they give the sizes of dims the result no
+    longer carries (``grad(trace(A), A)`` is the identity on A's dim) and the arguments of
+    generated code, whatever else the process declared.
+    """
+    return annotate(flatten_single_use(value), [f, *inputs], names_of(f))
 
 # -- public entry points --------------------------------------------------------------
 
@@ -28,8 +34,7 @@ def diff(f: Expr, wrt: Any) -> Expr:
     ('a', 'c', 'a', 'b')
     """
     x = resolve_wrt(f, wrt)
-    result = forward(f, x, identity_seed(x), x.dims)
-    return remember_size_context(flatten_single_use(result), x, f)
+    return _result(forward(unwrap(f), x, identity_seed(x), x.dims), f, x)
 
 
 def jvp(f: Expr, wrt: Any, tangent: Any = "V") -> Expr:
@@ -38,14 +43,14 @@ def jvp(f: Expr, wrt: Any, tangent: Any = "V") -> Expr:
     v = tensor_argument(f, tangent, x.dims, "tangent")
     if x.symmetric and isinstance(v, Symbol) and not v.symmetric:
         v = Symbol.make(v.name, v.dims, True)
-    return remember_size_context(flatten_single_use(forward(f, x, v, ())), x, v, f)
+    return _result(forward(unwrap(f), x, unwrap(v), ()), f, x, v)
 
 
 def vjp(f: Expr, wrt: Any, cotangent: Any = "g") -> Expr:
     """Backprop: the cotangent ``g`` (shaped like f) pulled back to wrt's shape."""
     x = resolve_wrt(f, wrt)
     g = tensor_argument(f, cotangent, f.dims, "cotangent")
-    return remember_size_context(flatten_single_use(reverse(f, x, g)), x, g, f)
+    return _result(reverse(unwrap(f), x, unwrap(g)), f, x, g)
 
 
 def grad(f: Expr, wrt: Any) -> Expr:
@@ -64,7 +69,7 @@ def grad(f: Expr, wrt: Any) -> Expr:
             "reduce it first (e.g. sum(...)) or use vjp(f, wrt, cotangent) / diff(f, wrt)"
         )
     x = resolve_wrt(f, wrt)
-    return remember_size_context(flatten_single_use(reverse(f, x, constant(1.0))), x, f)
+    return _result(reverse(unwrap(f), x, constant(1.0)), f, x)
 
 
 def hessian(f: Expr, wrt: Any) -> Expr:
@@ -75,4 +80,4 @@ def hessian(f: Expr, wrt: Any) -> Expr:
             "use diff(diff(f, x), x) for a non-scalar second derivative"
         )
     x = resolve_wrt(f, wrt)
-    return remember_size_context(diff(grad(f, x), x), x, f)
+    return diff(grad(f, x), x)

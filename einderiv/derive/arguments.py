@@ -6,10 +6,7 @@ import difflib
 from typing import Any
 
 from einderiv.errors import DerivativeError
-from einderiv.ir.nodes import (
-    Expr,
-    Symbol,
-)
+from einderiv.ir.nodes import Expr, Symbol, inputs_of
 
 # -- resolving arguments --------------------------------------------------------------
 
@@ -20,7 +17,7 @@ def resolve_wrt(f: Expr, wrt: Any) -> Symbol:
         raise DerivativeError(
             f"expected an einderiv expression to differentiate, got {type(f).__name__}"
         )
-    table = f.symbols()
+    table = {sym.name: sym for sym in inputs_of(f)}  # declared inputs too, even cancelled ones
     if isinstance(wrt, Symbol):
         other = table.get(wrt.name)
         if other is not None and other != wrt:
@@ -46,7 +43,7 @@ def resolve_wrt(f: Expr, wrt: Any) -> Symbol:
 def tensor_argument(f: Expr, value: Any, dims: tuple[str, ...], what: str) -> Expr:
     """A cotangent/tangent given as a name (new symbol) or an expression of ``dims``."""
     if isinstance(value, str):
-        existing = f.symbols().get(value)
+        existing = {sym.name: sym for sym in inputs_of(f)}.get(value)
         if existing is not None and existing.dims != dims:
             raise DerivativeError(
                 f"{what} '{value}' must have dims {list(dims)}, but the expression already has a "

@@ -31,8 +31,6 @@ def label_range(n: int, start: int = 0) -> tuple[int, ...]:
 
 def softmax_of(node: LogSumExp) -> Expr:
     """``exp(arg - lse)`` broadcast over the reduced axes (dims of ``arg``)."""
-    from einderiv.rewrite.elementwise import make_func
-
     arg = node.arg
     full = label_range(len(arg.dims))
     kept = tuple(i for i in full if i not in node.axes)

@@ -14,6 +14,7 @@ from einderiv.ir.nodes import (
     Symbol,
     zero,
 )
+from einderiv.rewrite.matrix import make_matfunc
 from einderiv.rewrite.terms import make_product, make_sum
 
 # -- forward mode ---------------------------------------------------------------------
@@ -85,8 +86,6 @@ def _forward_rule(node, tangent, depends, extra, ne) -> Expr:
 
 
 def _matfunc_forward(node: MatFunc, t: Expr, extra: tuple[str, ...]) -> Expr:
-    from einderiv.rewrite.matrix import make_matfunc
-
     n = node.arg.dims[0]
     ne = len(extra)
     i, j, a, b = 0, 1, 2, 3

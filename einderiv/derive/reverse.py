@@ -14,6 +14,7 @@ from einderiv.ir.nodes import (
     Symbol,
     zero,
 )
+from einderiv.rewrite.matrix import make_matfunc
 from einderiv.rewrite.terms import make_product, make_sum
 
 # -- reverse mode ---------------------------------------------------------------------
@@ -83,8 +84,6 @@ def _reverse_rule(node: Expr, adjoint: Expr, depends: set[str]):
 
 
 def _matfunc_reverse(node: MatFunc, adjoint: Expr) -> Expr:
-    from einderiv.rewrite.matrix import make_matfunc
-
     n = node.arg.dims[0]
     ldims = {0: n, 1: n, 2: n, 3: n}
     a, b, i, j = 0, 1, 2, 3

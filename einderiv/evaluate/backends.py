@@ -28,6 +28,8 @@ import numpy as np
 import opt_einsum
 
 from einderiv.errors import EvaluationError
+from einderiv.evaluate.compiled import compile
+from einderiv.evaluate.plan import plan_product
 from einderiv.functions import FUNCTIONS
 from einderiv.ir.nodes import Expr, Product
 
@@ -152,9 +154,6 @@ def evaluate_with_backend(
 
     Returns the backend's array type.  Errors in the values are the numpy evaluator's.
     """
-    from einderiv.evaluate.compiled import compile
-    from einderiv.evaluate.plan import plan_product
-
     if backend not in BACKENDS:
         raise EvaluationError(
             f"unknown backend {backend!r}; choose one of numpy, {', '.join(sorted(BACKENDS))}"

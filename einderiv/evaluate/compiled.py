@@ -38,6 +38,7 @@ from einderiv.ir.nodes import (
     Sum,
     Symbol,
     size_owners,
+    unwrap,
 )
 from einderiv.ir.traversal import topological
 
@@ -83,7 +84,7 @@ class Compiled:
             for child in node.children
             if isinstance(child, Delta)
         }
-        if isinstance(expr, Delta):
+        if isinstance(unwrap(expr), Delta):
             self._dense_deltas.add(len(self.nodes) - 1)
         # consumers of each node, and the nodes whose last consumer is node i
         self._uses = [0] * len(self.nodes)

@@ -21,8 +21,7 @@ from einderiv.ir.canonical import (
     same,
 )
 from einderiv.ir.nodes import (
-    DECLARED_DIMS,
-    DIM_OWNERS,
+    Annotated,
     Delta,
     Dims,
     Expr,
@@ -35,21 +34,27 @@ from einderiv.ir.nodes import (
     Size,
     Sum,
     Symbol,
+    annotate,
     as_product,
     constant,
     constant_value,
     digest,
+    dims_carried,
+    dims_needed,
+    inputs_of,
     is_zero,
-    remember_size_context,
+    names_of,
+    reannotate,
     size_owners,
+    unwrap,
     zero,
 )
 from einderiv.ir.traversal import topological
 
 __all__ = [
-    "DECLARED_DIMS", "DIM_OWNERS", "Delta", "Dims", "Expr", "Factor", "Func", "Labels",
-    "LogSumExp", "MatFunc", "Product", "Size", "Sum", "Symbol", "as_product",
-    "canonical_factors", "canonical_key", "constant", "constant_value", "digest",
-    "equivalent", "invariant", "is_symmetric", "is_zero", "remember_size_context", "same",
-    "size_owners", "topological", "zero",
+    "Annotated", "Delta", "Dims", "Expr", "Factor", "Func", "Labels", "LogSumExp", "MatFunc",
+    "Product", "Size", "Sum", "Symbol", "annotate", "as_product", "canonical_factors",
+    "canonical_key", "constant", "constant_value", "digest", "dims_carried", "dims_needed",
+    "equivalent", "inputs_of", "invariant", "is_symmetric", "is_zero", "names_of", "reannotate",
+    "same", "size_owners", "topological", "unwrap", "zero",
 ]

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from einderiv.ir.nodes import Delta, Expr, Func, MatFunc, Product, Sum, Symbol, digest
+from einderiv.ir.nodes import Delta, Expr, Func, MatFunc, Product, Sum, Symbol, as_product, digest
 
 FactorList = Sequence[tuple[Expr, tuple[int, ...]]]
 
@@ -186,8 +186,6 @@ def same(left: Expr, right: Expr) -> bool:
     >>> same(A @ x, A.T @ x)
     False
     """
-    from einderiv.ir.nodes import as_product
-
     if left == right:
         return True
     if left.dims != right.dims or left.kind != right.kind and not (

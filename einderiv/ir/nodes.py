@@ -42,15 +42,6 @@ Factor = tuple["Expr", Labels]
 
 _INTERNED: weakref.WeakValueDictionary[str, Expr] = weakref.WeakValueDictionary()
 
-#: dim name -> symbols declared with it, as (name, axis, rank): how to find a dim's size
-#: (``X.shape[0]``) for a result that no longer contains the symbol, e.g. ``diff(X @ W, X)``.
-DIM_OWNERS: dict[str, list[tuple[str, int, int]]] = {}
-
-#: name -> dims of its most recent declaration: what ``X.shape[k]`` in rendered text means
-#: when ``X`` is not a symbol of the expression read back (see :data:`DIM_OWNERS`).
-DECLARED_DIMS: dict[str, Dims] = {}
-
-
 def digest(content: Any) -> str:
     """A short deterministic digest of ``content``'s repr (node keys)."""
     return hashlib.blake2b(repr(content).encode(), digest_size=10).hexdigest()
@@ -62,11 +53,12 @@ class Expr:
     Subclasses set ``kind`` and build instances with ``make`` (interning).
     """
 
-    __slots__ = ("key", "dims", "children", "__weakref__", "_cache")
+    __slots__ = ("key", "mkey", "dims", "children", "__weakref__", "_cache")
     kind: ClassVar[str] = "expr"
     __array_ufunc__ = None  # numpy arrays defer to our operators
 
-    key: str
+    key: str  # identity of the node (annotations included)
+    mkey: str  # identity of the mathematics: equal for an annotated root and its body
     dims: Dims
     children: tuple[Expr, ...]
 
@@ -78,6 +70,7 @@ class Expr:
             return found
         node = object.__new__(cls)
         object.__setattr__(node, "key", key)
+        object.__setattr__(node, "mkey", fields.pop("mkey", key))
         object.__setattr__(node, "dims", dims)
         object.__setattr__(node, "children", children)
         object.__setattr__(node, "_cache", {})
@@ -94,10 +87,10 @@ class Expr:
 
     # -- identity -------------------------------------------------------------------
     def __hash__(self) -> int:
-        return hash(self.key)
+        return hash(self.mkey)
 
-    def __eq__(self, other: object) -> bool:  # structural equality
-        return isinstance(other, Expr) and other.key == self.key
+    def __eq__(self, other: object) -> bool:  # structural equality of the mathematics
+        return isinstance(other, Expr) and other.mkey == self.mkey
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
@@ -165,7 +158,11 @@ class Expr:
 
 
 def topological(root: Expr) -> list[Expr]:
-    """Distinct nodes of the DAG under ``root``, each after its children."""
+    """Distinct nodes of the DAG under ``root``, each after its children.
+
+    An :class:`Annotated` root is walked as its body: annotations are not nodes of the DAG.
+    """
+    root = unwrap(root)
     order: list[Expr] = []
     seen: set[str] = set()
     stack: list[tuple[Expr, bool]] = [(root, False)]
@@ -184,39 +181,6 @@ def topological(root: Expr) -> list[Expr]:
     return order
 
 
-def remember_size_context(result: Expr, *sources: Expr) -> Expr:
-    """Record on ``result`` which symbols of ``sources`` carry each dim, for its sizes.
-
-    A derivative can lose every symbol that carries a dim (``grad(trace(A), A)`` is the
-    identity on ``n``); rendering and evaluation then read that dim's size off the
-    derivative's own inputs (the wrt symbol first) rather than any symbol declared
-    elsewhere in the process.  Returns ``result``.
-    """
-    context: dict[str, list[tuple[str, int, int]]] = {}
-    for source in sources:
-        symbols = [source] if isinstance(source, Symbol) else [
-            source.symbols()[name] for name in sorted(source.symbols())
-        ]
-        for sym in symbols:
-            for axis, dim in enumerate(sym.dims):
-                entry = (sym.name, axis, len(sym.dims))
-                if entry not in context.setdefault(dim, []):
-                    context[dim].append(entry)
-    result._cache["size_context"] = context
-    return result
-
-
-def size_owners(root: Expr, dim: str) -> list[tuple[str, int, int]]:
-    """Symbols ``(name, axis, rank)`` whose value gives the size of ``dim`` for ``root``.
-
-    First the context a derivative remembered (:func:`remember_size_context`), then
-    the declared symbols, most recently declared first.
-    """
-    found = list(root._cache.get("size_context", {}).get(dim, ()))
-    found += [entry for entry in DIM_OWNERS.get(dim, ()) if entry not in found]
-    return found
-
-
 class Symbol(Expr):
     """A named input tensor with symbolic dims, e.g. ``W[n,m]``; ``symmetric`` for ``A = A.T``."""
 
@@ -226,25 +190,9 @@ class Symbol(Expr):
     symmetric: bool
 
     @classmethod
-    def make(
-        cls, name: str, dims: Dims, symmetric: bool = False, *, declare: bool = False
-    ) -> Symbol:
-        """Intern the symbol ``name`` with ``dims``.
-
-        ``declare=True`` (what ``ed.symbols`` and ``ed.parse`` do) records the symbol in
-        :data:`DIM_OWNERS` as where to read its dims' sizes; internal helper symbols
-        (tangents, intermediate names) are not recorded.
-        """
+    def make(cls, name: str, dims: Dims, symmetric: bool = False) -> Symbol:
+        """Intern the symbol ``name`` with ``dims``."""
         dims = tuple(dims)
-        if declare:
-            DECLARED_DIMS[name] = dims
-            for axis, dim in enumerate(dims):
-                owners = DIM_OWNERS.setdefault(dim, [])
-                entry = (name, axis, len(dims))
-                if not owners or owners[0] != entry:  # most recently declared first
-                    if entry in owners:
-                        owners.remove(entry)
-                    owners.insert(0, entry)
         return cls._intern((name, dims, symmetric), dims, (), name=name, symmetric=symmetric)
 
 
@@ -299,7 +247,7 @@ class Product(Expr):
         ldims: dict[int, str] | Dims,
     ) -> Product:
         """Build (and intern) a product; labels may be any ints, they are renumbered."""
-        factors = [(f, tuple(ls)) for f, ls in factors]
+        factors = [(unwrap(f), tuple(ls)) for f, ls in factors]
         out = tuple(out)
         if not isinstance(ldims, dict):
             ldims = dict(enumerate(ldims))
@@ -364,7 +312,7 @@ class Sum(Expr):
     @classmethod
     def make(cls, terms: Iterable[Expr], dims: Dims) -> Sum:
         """Intern the sum of ``terms`` (all of dims ``dims``)."""
-        terms = tuple(terms)
+        terms = tuple(unwrap(t) for t in terms)
         for term in terms:
             if term.dims != tuple(dims):
                 raise AssertionError(f"sum term dims {term.dims} != {dims}")
@@ -384,6 +332,7 @@ class Func(Expr):
     @classmethod
     def make(cls, name: str, arg: Expr, param: float | None = None) -> Func:
         """Intern ``name(arg)``."""
+        arg = unwrap(arg)
         if param is not None:
             param = float(param)
         return cls._intern(
@@ -402,6 +351,7 @@ class MatFunc(Expr):
     @classmethod
     def make(cls, name: str, arg: Expr) -> MatFunc:
         """Intern ``name(arg)``; ``arg`` must be square (checked by the builders)."""
+        arg = unwrap(arg)
         dims = arg.dims if name == "inv" else ()
         return cls._intern((name, arg.key), dims, (arg,), name=name, arg=arg)
 
@@ -417,9 +367,150 @@ class LogSumExp(Expr):
     @classmethod
     def make(cls, arg: Expr, axes: Iterable[int]) -> LogSumExp:
         """Intern the reduction of ``arg`` over ``axes``."""
+        arg = unwrap(arg)
         axes = tuple(sorted(set(axes)))
         dims = tuple(d for i, d in enumerate(arg.dims) if i not in axes)
         return cls._intern((arg.key, axes), dims, (arg,), arg=arg, axes=axes)
+
+
+class Annotated(Expr):
+    """A root expression with what it knows beyond its DAG: its inputs and names.
+
+    ``body`` is the mathematics.  ``inputs`` are the symbols the expression was declared
+    with, in order: a program's declared symbols, or a derivative's function inputs, wrt
+    and cotangent.  They may include symbols the body no longer uses (``x - x``,
+    ``grad(trace(A), A)`` is the identity on ``n``): those still name the expression's
+    arguments (codegen, ``wrt="x"``) and give the sizes of dims no symbol of the body
+    carries.  ``names`` pairs subexpressions (by key) with the names a program or a
+    derivation gave them (``z``, ``dz``).  An annotated node is only ever a root: node
+    constructors take its body, :func:`topological` walks its body, and ``==`` compares
+    bodies.  Build it with :func:`annotate`.
+    """
+
+    __slots__ = ("body", "inputs", "names")
+    kind = "annotated"
+    body: Expr
+    inputs: tuple[Symbol, ...]
+    names: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def make(
+        cls, body: Expr, inputs: tuple[Symbol, ...], names: tuple[tuple[str, str], ...]
+    ) -> Annotated:
+        """Intern ``body`` with its ``inputs`` and ``names`` (use :func:`annotate`)."""
+        content = (body.key, tuple(s.key for s in inputs), names)
+        return cls._intern(
+            content, body.dims, (), body=body, inputs=inputs, names=names, mkey=body.mkey
+        )
+
+
+def unwrap(node: Expr) -> Expr:
+    """The mathematics of ``node``: the body of an annotated root, else ``node`` itself."""
+    return node.body if isinstance(node, Annotated) else node
+
+
+def inputs_of(node: Expr) -> tuple[Symbol, ...]:
+    """The inputs of ``node``: declared ones of an annotated root, else its symbols in order.
+
+    The order of a plain expression is the order of first appearance (children first).
+    """
+    if isinstance(node, Annotated):
+        return node.inputs
+    cached = node._cache.get("inputs")
+    if cached is None:
+        cached = tuple(n for n in topological(node) if isinstance(n, Symbol))
+        node._cache["inputs"] = cached
+    return cached
+
+
+def names_of(node: Expr) -> tuple[tuple[str, str], ...]:
+    """The ``(key, name)`` pairs of an annotated root (empty for a plain node)."""
+    return node.names if isinstance(node, Annotated) else ()
+
+
+def dims_needed(node: Expr) -> frozenset[str]:
+    """Every dim whose size evaluating or printing ``node`` may need (Size nodes too)."""
+    return _dims_summary(unwrap(node))[0]
+
+
+def dims_carried(node: Expr) -> frozenset[str]:
+    """The dims that some symbol of ``node`` carries (their sizes come with its values)."""
+    return _dims_summary(unwrap(node))[1]
+
+
+def _dims_summary(root: Expr) -> tuple[frozenset[str], frozenset[str]]:
+    """``(needed, carried)`` for ``root``, memoized per node (a function of its structure)."""
+    cached = root._cache.get("dims")
+    if cached is not None:
+        return cached
+    for node in topological(root):
+        if "dims" in node._cache:
+            continue
+        needed = set(node.dims) - {"1"}
+        carried: set[str] = set()
+        if isinstance(node, Size) and node.dim != "1":
+            needed.add(node.dim)
+        if isinstance(node, Symbol):
+            carried.update(d for d in node.dims if d != "1")
+        for child in node.children:
+            child_needed, child_carried = child._cache["dims"]
+            needed |= child_needed
+            carried |= child_carried
+        node._cache["dims"] = (frozenset(needed), frozenset(carried))
+    return root._cache["dims"]
+
+
+def annotate(
+    body: Expr,
+    inputs: Iterable[Expr] = (),
+    names: Iterable[tuple[str, str]] = (),
+) -> Expr:
+    """``body`` with its declared ``inputs`` (in order) and the ``names`` of its parts.
+
+    ``inputs`` may hold symbols or expressions (whose own inputs count, in order); the
+    body's own annotation comes first.  When the inputs are just the body's own symbols
+    in their natural order and nothing is named, the body comes back plain.
+
+    >>> from einderiv.ir.nodes import Delta, Symbol
+    >>> A = Symbol.make("A", ("n", "n"))
+    >>> annotate(Delta.make("n"), [A]).inputs == (A,)
+    True
+    >>> annotate(A, [A]) is A
+    True
+    """
+    plain = unwrap(body)
+    found: dict[str, Symbol] = {}
+    for item in (*inputs_of(body), *inputs):
+        for sym in (item,) if isinstance(item, Symbol) else inputs_of(item):
+            found.setdefault(sym.key, sym)
+    named = dict(names_of(body))
+    for key, name in names:
+        named.setdefault(key, name)
+    ordered = tuple(found.values())
+    if not named and ordered == inputs_of(plain):
+        return plain
+    return Annotated.make(plain, ordered, tuple(named.items()))
+
+
+def reannotate(original: Expr, body: Expr) -> Expr:
+    """``body`` (a rewrite of ``original``'s body) with ``original``'s annotation, if any."""
+    if not isinstance(original, Annotated):
+        return body
+    return annotate(body, original.inputs, original.names)
+
+
+def size_owners(root: Expr, dim: str) -> list[tuple[str, int, int]]:
+    """Inputs ``(name, axis, rank)`` of ``root`` whose value gives ``dim``'s size.
+
+    Only ``root``'s own inputs are read (see :class:`Annotated`): nothing declared
+    elsewhere in the process changes what an expression evaluates or prints.
+    """
+    return [
+        (sym.name, axis, len(sym.dims))
+        for sym in inputs_of(root)
+        for axis, d in enumerate(sym.dims)
+        if d == dim
+    ]
 
 
 def zero(dims: Dims) -> Expr:

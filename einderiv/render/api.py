@@ -7,9 +7,10 @@ import sys
 
 import networkx as nx
 
-from einderiv.ir.nodes import Expr, Product, Symbol
+from einderiv.ir.nodes import Expr, Product, Symbol, unwrap
 from einderiv.ir.traversal import topological
 from einderiv.render.latex import tex
+from einderiv.render.letters import OUT_LETTERS
 from einderiv.render.numpytext import to_text
 from einderiv.render.reader import Renderer
 from einderiv.render.tree import MNode, Raw
@@ -30,10 +31,11 @@ def matrix_form(
     1
     """
     renderer = Renderer(root if root is not None else expr, names)
+    body = unwrap(expr)
     with _deep_recursion():
-        for node in topological(expr):  # children first: keeps the recursion shallow
+        for node in topological(body):  # children first: keeps the recursion shallow
             renderer.full(node)
-        return renderer.full(expr)
+        return renderer.full(body)
 
 
 @contextlib.contextmanager
@@ -74,8 +76,6 @@ def to_latex(expr: Expr) -> str:
 
 def _latex_of(tree: MNode, expr: Expr) -> str:
     if isinstance(tree, Raw) and len(expr.dims) > 2:
-        from einderiv.render.letters import OUT_LETTERS
-
         sub = "".join(OUT_LETTERS[i] for i in range(len(expr.dims)))
         return f"F_{{{sub}}} = " + tree.latex
     return tex(tree)[0]

@@ -13,6 +13,7 @@ from einderiv.ir.nodes import (
     Size,
     Sum,
     Symbol,
+    unwrap,
 )
 from einderiv.render.letters import LETTERS
 from einderiv.render.numbers import format_number
@@ -21,7 +22,7 @@ from einderiv.render.sizes import SizeSource
 
 def to_einsum(expr: Expr) -> str:
     """One numpy expression for ``expr`` with ``np.einsum`` for every product."""
-    return _einsum(expr, SizeSource(expr), {})
+    return _einsum(unwrap(expr), SizeSource(expr), {})
 
 
 def _einsum(node: Expr, size, memo: dict[str, str]) -> str:

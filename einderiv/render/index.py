@@ -22,8 +22,10 @@ from einderiv.ir.nodes import (
     Size,
     Sum,
     Symbol,
+    unwrap,
 )
 from einderiv.ir.traversal import topological
+from einderiv.render.api import to_latex, to_numpy
 from einderiv.render.einsum_form import to_einsum
 from einderiv.render.letters import OUT_LETTERS, index_names
 from einderiv.render.numbers import format_number
@@ -38,8 +40,6 @@ def _factor_name(node: Expr, latex: bool = False) -> str:
         return node.dim
     if latex:
         try:
-            from einderiv.render.api import to_latex
-
             return "\\left(" + to_latex(node) + "\\right)"
         except Exception:  # pragma: no cover - rendering never blocks the index form
             pass
@@ -102,6 +102,7 @@ def to_index(expr: Expr, *, latex: bool = False, name: str = "F") -> str:
     ``latex=True`` writes the same in LaTeX (``\delta_{ac}``, ``\sum_{i}``); ``name``
     names the tensor on the left.
     """
+    expr = unwrap(expr)
     out_names = [OUT_LETTERS[i] if i < len(OUT_LETTERS) else f"o{i}" for i in range(len(expr.dims))]
     joined = "".join(out_names)
     if latex:
@@ -132,16 +133,14 @@ def _tree_size(expr: Expr) -> int:
     size: dict[str, int] = {}
     for node in topological(expr):
         size[node.key] = min(1 + sum(size[c.key] for c in node.children), 10**9)
-    return size[expr.key]
+    return size[unwrap(expr).key]
 
 
 def short_repr(expr: Expr) -> str:
     """A compact one-line description used by ``repr`` (matrix form when it is short)."""
     if _tree_size(expr) > _REPR_LIMIT:
-        return f"<{expr.kind} dims={list(expr.dims)}, use einderiv.codegen for its code>"
+        return f"<{unwrap(expr).kind} dims={list(expr.dims)}, use einderiv.codegen for its code>"
     try:
-        from einderiv.render.api import to_numpy
-
         return to_numpy(expr)
     except Exception:
         try:

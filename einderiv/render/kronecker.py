@@ -7,8 +7,11 @@ from einderiv.ir.nodes import (
     Expr,
     Product,
     Sum,
+    unwrap,
 )
+from einderiv.render.api import matrix_form
 from einderiv.render.numbers import format_number
+from einderiv.render.numpytext import to_text
 
 # -- vec / Kronecker form -------------------------------------------------------------
 
@@ -27,7 +30,8 @@ def _kron_terms(expr: Expr):
     """``[(coeff, B, A, scalars)]`` with ``F_abcd = coeff * scalars * A_ac B_bd``, or None."""
     if len(expr.dims) != 4:
         return None
-    terms = expr.terms if isinstance(expr, Sum) else (expr,)
+    body = unwrap(expr)
+    terms = body.terms if isinstance(body, Sum) else (body,)
     found = []
     for term in terms:
         if not isinstance(term, Product):
@@ -54,9 +58,6 @@ def _kron_terms(expr: Expr):
 
 
 def _kron_matrix_text(node: Product, root: Expr, readable: bool) -> str:
-    from einderiv.render.api import matrix_form
-    from einderiv.render.numpytext import to_text
-
     if readable and len(node.factors) == 1 and isinstance(node.factors[0][0], Delta):
         return "I"
     return to_text(matrix_form(node, root=root))
@@ -82,9 +83,6 @@ def to_kronecker(expr: Expr, y: str = "Y", x: str = "X") -> str | None:
     for coeff, right, left, scalar in terms:
         text = f"{_kron_matrix_text(right, expr, True)} ⊗ {_kron_matrix_text(left, expr, True)}"
         if scalar is not None:
-            from einderiv.render.api import matrix_form
-            from einderiv.render.numpytext import to_text
-
             text = f"{to_text(matrix_form(scalar, root=expr))} * ({text})"
         parts.append((coeff, text))
     body = ""
@@ -119,9 +117,6 @@ def kronecker_numpy(expr: Expr) -> str | None:
         text = f"np.kron({_kron_matrix_text(right, expr, False)}, "
         text += f"{_kron_matrix_text(left, expr, False)})"
         if scalar is not None:
-            from einderiv.render.api import matrix_form
-            from einderiv.render.numpytext import to_text
-
             text = f"({to_text(matrix_form(scalar, root=expr))}) * {text}"
         if coeff != 1.0:
             text = f"({format_number(coeff)}) * {text}"

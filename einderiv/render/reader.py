@@ -6,6 +6,7 @@ from einderiv.ir.canonical import is_symmetric
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol
 from einderiv.render.compose import matmul, mul, scale
 from einderiv.render.latex import latex_name, tex, tex_wrapped
+from einderiv.render.letters import LETTERS, index_names
 from einderiv.render.numpytext import to_text
 from einderiv.render.sizes import SizeSource
 from einderiv.render.tree import (
@@ -165,8 +166,6 @@ class Renderer:
         return scale(coeff, total), covered
 
     def _einsum(self, node: Product) -> MNode:
-        from einderiv.render.letters import LETTERS
-
         operands: list[str] = []
         subs: list[str] = []
         scalars: list[MNode] = []
@@ -422,8 +421,6 @@ def _add(rank: int, parts: list[tuple[float, MNode]]) -> MNode:
 
 
 def _latex_index_product(node: Product, renderer: Renderer) -> str:
-    from einderiv.render.letters import index_names
-
     names = index_names(node)
     parts = []
     for factor, labels in node.factors:

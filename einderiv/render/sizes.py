@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from einderiv.errors import EinderivError
 from einderiv.ir.nodes import (
     Expr,
     Symbol,
@@ -32,8 +33,6 @@ class SizeSource:
             name, axis, _ = owners[0]
             self.where[dim] = f"{name}.shape[{axis}]"
         if dim not in self.where:
-            from einderiv.errors import EinderivError
-
             raise EinderivError(
                 f"cannot write the size of dim '{dim}' in numpy: no symbol in the expression has it"
             )

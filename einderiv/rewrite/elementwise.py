@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from einderiv.functions import FUNCTIONS
 from einderiv.ir.nodes import (
     Expr,
     Func,
@@ -11,14 +12,14 @@ from einderiv.ir.nodes import (
     Sum,
     constant,
     is_zero,
+    unwrap,
     zero,
 )
 
 
 def make_func(name: str, arg: Expr, param: float | None = None) -> Expr:
     """``name(arg)`` elementwise, folding constants and trivial powers."""
-    from einderiv.functions import FUNCTIONS
-
+    arg = unwrap(arg)
     if name == "pow":
         if param == 1.0:
             return arg

@@ -9,6 +9,8 @@ from einderiv.ir.nodes import (
     MatFunc,
     Product,
     Sum,
+    reannotate,
+    unwrap,
 )
 from einderiv.ir.traversal import topological
 from einderiv.rewrite.elementwise import make_func
@@ -22,7 +24,7 @@ def simplify(expr: Expr) -> Expr:
     done: dict[str, Expr] = {}
     for node in topological(expr):
         done[node.key] = _rebuild(node, done, inline=True)
-    return done[expr.key]
+    return reannotate(expr, done[unwrap(expr).key])
 
 
 def flatten_single_use(expr: Expr) -> Expr:
@@ -52,7 +54,7 @@ def flatten_single_use(expr: Expr) -> Expr:
             done[node.key] = _rebuild(node, done, inline=True)
         if uses.get(node.key, 0) > 1:
             shared.add(done[node.key].key)
-    return done[expr.key]
+    return reannotate(expr, done[unwrap(expr).key])
 
 
 def _rebuild(node: Expr, done: dict[str, Expr], *, inline: bool) -> Expr:

@@ -32,6 +32,7 @@ from einderiv.ir.nodes import (
     Sum,
     as_product,
     is_zero,
+    unwrap,
     zero,
 )
 from einderiv.rewrite.elementwise import make_func
@@ -62,7 +63,7 @@ def make_product(
     ldims = dict(ldims) if isinstance(ldims, dict) else dict(enumerate(ldims))
     out = tuple(out)
     fresh = max(ldims, default=-1) + 1
-    pending = [(f, tuple(ls)) for f, ls in factors]
+    pending = [(unwrap(f), tuple(ls)) for f, ls in factors]
     universe: set[int] = set(out)
     for _, labels in pending:
         universe.update(labels)
@@ -203,7 +204,7 @@ def make_sum(terms: Iterable[Expr], dims: Sequence[str]) -> Expr:
     """Add ``terms`` (all of ``dims``): flatten, drop zeros, merge equal terms."""
     dims = tuple(dims)
     flat: list[Expr] = []
-    pending = list(terms)
+    pending = [unwrap(t) for t in terms]
     while pending:
         term = pending.pop(0)
         if isinstance(term, Sum):

@@ -49,7 +49,7 @@ from typing import Any
 
 from einderiv import build as builders
 from einderiv.errors import EinderivError, ParseError, SubscriptError, SymbolError
-from einderiv.ir.nodes import DECLARED_DIMS, Delta, Expr, Size, Symbol, constant
+from einderiv.ir.nodes import Delta, Expr, Size, Symbol, annotate, constant
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.terms import make_product, make_sum
 
@@ -257,7 +257,7 @@ def _declare(shapes: Mapping[str, Any] | str | None) -> dict[str, Symbol]:
                 f"('n', 'm'), got {type(dims).__name__}"
             )
         parsed, symmetric = builders.parse_dims(dims, owner=name)
-        declared[name] = Symbol.make(name, parsed, symmetric, declare=True)
+        declared[name] = Symbol.make(name, parsed, symmetric)
     return declared
 
 
@@ -274,6 +274,7 @@ class _Parser:
         self.original = text
         self.declared = declared
         self.names: dict[str, Expr] = {}
+        self.assigned: list[tuple[str, str]] = []  # (node key, name) of every assignment
         self.indent = 0
         lines = text.split("\n")
         body = [ln for ln in lines if ln.strip()]
@@ -397,7 +398,10 @@ class _Parser:
                     hint=self.suggest(result, list(self.names)) or "name one of its assignments",
                 )
         assert value is not None
-        return value if isinstance(value, Expr) else constant(value)
+        result = value if isinstance(value, Expr) else constant(value)
+        # the declared symbols are the program's inputs (even ones that cancel) and the
+        # assignments name its parts, for sizes, arguments and the readable form
+        return annotate(result, list(self.declared.values()), self.assigned)
 
     def read(self) -> ast.Module:
         try:
@@ -451,6 +455,8 @@ class _Parser:
                 "use a new name for the intermediate result",
             )
         self.names[name] = value if isinstance(value, Expr) else constant(value)
+        if isinstance(value, Expr) and not isinstance(value, Symbol):
+            self.assigned.append((value.key, name))
 
     def lookup(self, node: ast.Name) -> Expr:
         name = node.id
@@ -744,14 +750,10 @@ class _Parser:
         target, index = node.value, node.slice
         if (isinstance(target, ast.Attribute) and target.attr == "shape"
                 and not self.is_module(target.value)):
-            owner = target.value
-            if (isinstance(owner, ast.Name) and owner.id not in self.names
-                    and owner.id not in self.declared and owner.id in DECLARED_DIMS):
-                # rendered sizes may name any declared symbol (ir.DIM_OWNERS)
-                dims = DECLARED_DIMS[owner.id]
-            else:
-                base = self.visit(owner)
-                dims = base.dims if isinstance(base, Expr) else ()
+            # only this text's own names: a symbol declared elsewhere in the process
+            # must never decide what X.shape[k] means here
+            base = self.visit(target.value)
+            dims = base.dims if isinstance(base, Expr) else ()
             axis = self.static(index, "shape index")
             if not isinstance(axis, int) or isinstance(axis, bool) or not (
                     -len(dims) <= axis < len(dims)):
