@@ -61,7 +61,9 @@ def _imports(module: str, path: Path) -> list[tuple[str, list[str], int]]:
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            found += [(a.name, [], node.lineno) for a in node.names if a.name.startswith("einderiv")]
+            found += [
+                (a.name, [], node.lineno) for a in node.names if a.name.startswith("einderiv")
+            ]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = module.split(".") if is_package else module.split(".")[:-1]

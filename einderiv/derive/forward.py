@@ -20,8 +20,17 @@ from einderiv.rewrite.terms import make_product, make_sum
 # -- forward mode ---------------------------------------------------------------------
 
 
-def forward(root: Expr, wrt: Symbol, seed: Expr, extra: tuple[str, ...]) -> Expr:
-    """``T(root)``: the directional (``extra=()``) or full derivative of ``root``."""
+def forward(
+    root: Expr,
+    wrt: Symbol,
+    seed: Expr,
+    extra: tuple[str, ...],
+    tangents: list[tuple[str, str]] | None = None,
+) -> Expr:
+    """``T(root)``: the directional (``extra=()``) or full derivative of ``root``.
+
+    ``tangents``, when given, collects ``(tangent key, node key)`` for every node's tangent.
+    """
     order, depends = dependents(root, wrt)
     if root.key not in depends:
         return zero(root.dims + extra)
@@ -34,6 +43,8 @@ def forward(root: Expr, wrt: Symbol, seed: Expr, extra: tuple[str, ...]) -> Expr
             tangent[node.key] = seed
             continue
         tangent[node.key] = _forward_rule(node, tangent, depends, extra, ne)
+        if tangents is not None:
+            tangents.append((tangent[node.key].key, node.key))
     return tangent[root.key]
 
 

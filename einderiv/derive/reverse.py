@@ -20,8 +20,14 @@ from einderiv.rewrite.terms import make_product, make_sum
 # -- reverse mode ---------------------------------------------------------------------
 
 
-def reverse(root: Expr, wrt: Symbol, cotangent: Expr) -> Expr:
-    """Adjoint of ``wrt`` for the cotangent ``cotangent`` (dims of ``root``)."""
+def reverse(
+    root: Expr, wrt: Symbol, cotangent: Expr, adjoints: list[tuple[str, str]] | None = None
+) -> Expr:
+    """Adjoint of ``wrt`` for the cotangent ``cotangent`` (dims of ``root``).
+
+    ``adjoints``, when given, collects ``(adjoint key, node key)`` for every node's
+    accumulated adjoint, so the readable form can call the adjoint of ``z`` ``dz``.
+    """
     order, depends = dependents(root, wrt)
     if root.key not in depends:
         return zero(wrt.dims)
@@ -31,6 +37,8 @@ def reverse(root: Expr, wrt: Symbol, cotangent: Expr) -> Expr:
         if node.key not in depends or node.key not in pending:
             continue
         adjoint = make_sum(pending.pop(node.key), node.dims)
+        if adjoints is not None:
+            adjoints.append((adjoint.key, node.key))
         if node == wrt:
             result = adjoint
             continue

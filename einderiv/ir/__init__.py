@@ -38,6 +38,7 @@ from einderiv.ir.nodes import (
     as_product,
     constant,
     constant_value,
+    differentials_of,
     digest,
     dims_carried,
     dims_needed,
@@ -54,7 +55,7 @@ from einderiv.ir.traversal import topological
 __all__ = [
     "Annotated", "Delta", "Dims", "Expr", "Factor", "Func", "Labels", "LogSumExp", "MatFunc",
     "Product", "Size", "Sum", "Symbol", "annotate", "as_product", "canonical_factors",
-    "canonical_key", "constant", "constant_value", "digest", "dims_carried", "dims_needed",
-    "equivalent", "inputs_of", "invariant", "is_symmetric", "is_zero", "names_of", "reannotate",
-    "same", "size_owners", "topological", "unwrap", "zero",
+    "canonical_key", "constant", "constant_value", "differentials_of", "digest", "dims_carried",
+    "dims_needed", "equivalent", "inputs_of", "invariant", "is_symmetric", "is_zero", "names_of",
+    "reannotate", "same", "size_owners", "topological", "unwrap", "zero",
 ]

@@ -138,7 +138,8 @@ class Expr:
             **kw: Any,
         ) -> Any: ...
         def to_numpy(self) -> str: ...  # noqa: D102
-        def to_latex(self) -> str: ...  # noqa: D102
+        def to_latex(self, where: bool = False) -> str: ...  # noqa: D102
+        def to_program(self, name: str | None = None) -> str: ...  # noqa: D102
         def to_index(self) -> str: ...  # noqa: D102
         def to_einsum(self) -> str: ...  # noqa: D102
         def to_kronecker(self, y: str = "Y", x: str = "X") -> str | None: ...  # noqa: D102
@@ -382,25 +383,34 @@ class Annotated(Expr):
     ``grad(trace(A), A)`` is the identity on ``n``): those still name the expression's
     arguments (codegen, ``wrt="x"``) and give the sizes of dims no symbol of the body
     carries.  ``names`` pairs subexpressions (by key) with the names a program or a
-    derivation gave them (``z``, ``dz``).  An annotated node is only ever a root: node
+    derivation gave them (``z``, ``dz``), and ``differentials`` pairs the key of a
+    derivative's part with the key of the node it is the differential of (the adjoint
+    of ``z`` in a vjp, its tangent in a jvp), so the readable form can call it ``dz``
+    whatever ``z`` ends up being called.  An annotated node is only ever a root: node
     constructors take its body, :func:`topological` walks its body, and ``==`` compares
     bodies.  Build it with :func:`annotate`.
     """
 
-    __slots__ = ("body", "inputs", "names")
+    __slots__ = ("body", "inputs", "names", "differentials")
     kind = "annotated"
     body: Expr
     inputs: tuple[Symbol, ...]
     names: tuple[tuple[str, str], ...]
+    differentials: tuple[tuple[str, str], ...]
 
     @classmethod
     def make(
-        cls, body: Expr, inputs: tuple[Symbol, ...], names: tuple[tuple[str, str], ...]
+        cls,
+        body: Expr,
+        inputs: tuple[Symbol, ...],
+        names: tuple[tuple[str, str], ...],
+        differentials: tuple[tuple[str, str], ...] = (),
     ) -> Annotated:
-        """Intern ``body`` with its ``inputs`` and ``names`` (use :func:`annotate`)."""
-        content = (body.key, tuple(s.key for s in inputs), names)
+        """Intern ``body`` with its annotation (use :func:`annotate`)."""
+        content = (body.key, tuple(s.key for s in inputs), names, differentials)
         return cls._intern(
-            content, body.dims, (), body=body, inputs=inputs, names=names, mkey=body.mkey
+            content, body.dims, (), body=body, inputs=inputs, names=names,
+            differentials=differentials, mkey=body.mkey,
         )
 
 
@@ -426,6 +436,11 @@ def inputs_of(node: Expr) -> tuple[Symbol, ...]:
 def names_of(node: Expr) -> tuple[tuple[str, str], ...]:
     """The ``(key, name)`` pairs of an annotated root (empty for a plain node)."""
     return node.names if isinstance(node, Annotated) else ()
+
+
+def differentials_of(node: Expr) -> tuple[tuple[str, str], ...]:
+    """The ``(derivative part key, primal key)`` pairs of an annotated root (else empty)."""
+    return node.differentials if isinstance(node, Annotated) else ()
 
 
 def dims_needed(node: Expr) -> frozenset[str]:
@@ -464,6 +479,7 @@ def annotate(
     body: Expr,
     inputs: Iterable[Expr] = (),
     names: Iterable[tuple[str, str]] = (),
+    differentials: Iterable[tuple[str, str]] = (),
 ) -> Expr:
     """``body`` with its declared ``inputs`` (in order) and the ``names`` of its parts.
 
@@ -486,17 +502,20 @@ def annotate(
     named = dict(names_of(body))
     for key, name in names:
         named.setdefault(key, name)
+    derived = dict(differentials_of(body))
+    for key, primal in differentials:
+        derived.setdefault(key, primal)
     ordered = tuple(found.values())
-    if not named and ordered == inputs_of(plain):
+    if not named and not derived and ordered == inputs_of(plain):
         return plain
-    return Annotated.make(plain, ordered, tuple(named.items()))
+    return Annotated.make(plain, ordered, tuple(named.items()), tuple(derived.items()))
 
 
 def reannotate(original: Expr, body: Expr) -> Expr:
     """``body`` (a rewrite of ``original``'s body) with ``original``'s annotation, if any."""
     if not isinstance(original, Annotated):
         return body
-    return annotate(body, original.inputs, original.names)
+    return annotate(body, original.inputs, original.names, original.differentials)
 
 
 def size_owners(root: Expr, dim: str) -> list[tuple[str, int, int]]:

@@ -37,6 +37,7 @@ from einderiv.render.api import matrix_form, network, to_latex, to_numpy
 from einderiv.render.einsum_form import to_einsum
 from einderiv.render.index import short_repr, to_index
 from einderiv.render.kronecker import kronecker_numpy, to_kronecker
+from einderiv.render.program import to_latex_where, to_program
 from einderiv.render.tree import MNode
 
 
@@ -45,9 +46,24 @@ def _to_numpy(self: Expr) -> str:
     return to_numpy(self)
 
 
-def _to_latex(self: Expr) -> str:
-    """LaTeX of the matrix form (or index form for higher-rank tensors)."""
-    return to_latex(self)
+def _to_latex(self: Expr, where: bool = False) -> str:
+    r"""LaTeX of the matrix form (or index form for higher-rank tensors).
+
+    ``where=True`` writes the readable form: the result, then ``where`` and its named
+    parts (``s = \\sigma(X w)``), as :meth:`to_program` names them.
+    """
+    return to_latex_where(self) if where else to_latex(self)
+
+
+def _to_program(self: Expr, name: str | None = None) -> str:
+    """The readable form: numpy lines with named intermediates (see :mod:`einderiv.render.program`).
+
+    >>> import einderiv as ed
+    >>> W, x = ed.symbols("W[n,m] x[m]")
+    >>> print(ed.vjp(W @ x, "x", "g").to_program())
+    dx = W.T @ g
+    """
+    return to_program(self, name)
 
 
 def _to_index(self: Expr) -> str:
@@ -83,6 +99,7 @@ def install() -> None:
     methods: dict[str, Any] = {
         "to_numpy": _to_numpy,
         "to_latex": _to_latex,
+        "to_program": _to_program,
         "to_index": _to_index,
         "to_einsum": _to_einsum,
         "to_kronecker": _to_kronecker,
@@ -97,5 +114,5 @@ install()
 
 __all__ = [
     "MNode", "kronecker_numpy", "matrix_form", "network", "short_repr", "to_einsum", "to_index",
-    "to_kronecker", "to_latex", "to_numpy",
+    "to_kronecker", "to_latex", "to_latex_where", "to_numpy", "to_program",
 ]

@@ -32,14 +32,15 @@ def matrix_form(
     """
     renderer = Renderer(root if root is not None else expr, names)
     body = unwrap(expr)
-    with _deep_recursion():
+    with deep_recursion():
         for node in topological(body):  # children first: keeps the recursion shallow
             renderer.full(node)
         return renderer.full(body)
 
 
 @contextlib.contextmanager
-def _deep_recursion(limit: int = 20000):
+def deep_recursion(limit: int = 20000):
+    """Raise the recursion limit inside the block (rendering recurses along deep chains)."""
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old, limit))
     try:
@@ -57,7 +58,7 @@ def to_numpy(expr: Expr) -> str:
     '(A + A.T) @ x'
     """
     tree = matrix_form(expr)
-    with _deep_recursion():
+    with deep_recursion():
         return to_text(tree)
 
 
@@ -70,7 +71,7 @@ def to_latex(expr: Expr) -> str:
     '\\left(A + A^\\top\\right) x'
     """
     tree = matrix_form(expr)
-    with _deep_recursion():
+    with deep_recursion():
         return _latex_of(tree, expr)
 
 

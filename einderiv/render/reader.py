@@ -50,6 +50,12 @@ class Renderer:
             self.memo[key] = self._render(node, bcast)
         return self.memo[key]
 
+    def name(self, node: Expr, name: str) -> None:
+        """From now on, ``node`` is written as ``name`` (a line of the readable form)."""
+        self.names[node.key] = name
+        self.memo.pop((node.key, False), None)
+        self.memo.pop((node.key, True), None)
+
     def full(self, node: Expr) -> MNode:
         """The tree of ``node`` spanning all its axes (no broadcast left implicit)."""
         return self.render(node, False)[0]

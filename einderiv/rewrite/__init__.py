@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.matrix import make_matfunc
-from einderiv.rewrite.passes import flatten_single_use, simplify
+from einderiv.rewrite.passes import flatten_single_use, flatten_with_map, simplify
 from einderiv.rewrite.record import record, recording
 from einderiv.rewrite.terms import make_product, make_sum
 
 __all__ = [
-    "flatten_single_use", "make_func", "make_matfunc", "make_product", "make_sum", "record",
-    "recording", "simplify",
+    "flatten_single_use", "flatten_with_map", "make_func", "make_matfunc", "make_product",
+    "make_sum", "record", "recording", "simplify",
 ]

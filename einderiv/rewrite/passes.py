@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from einderiv.ir.nodes import (
     Expr,
     Func,
@@ -34,6 +36,17 @@ def flatten_single_use(expr: Expr) -> Expr:
     several rules is computed once; this pass then flattens what is not shared, which
     keeps results readable without giving up linear size.
     """
+    return flatten_with_map(expr)[0]
+
+
+def flatten_with_map(
+    expr: Expr, keep: AbstractSet[str] = frozenset()
+) -> tuple[Expr, dict[str, Expr]]:
+    """:func:`flatten_single_use`, and what every node of ``expr`` became (by old key).
+
+    Nodes whose key is in ``keep`` stay nodes of their own, like shared ones (the
+    adjoints a readable backward pass names, ``dz1``).
+    """
     order = topological(expr)
     uses: dict[str, int] = {}
     for node in order:
@@ -52,9 +65,9 @@ def flatten_single_use(expr: Expr) -> Expr:
             )
         else:
             done[node.key] = _rebuild(node, done, inline=True)
-        if uses.get(node.key, 0) > 1:
+        if uses.get(node.key, 0) > 1 or node.key in keep:
             shared.add(done[node.key].key)
-    return reannotate(expr, done[unwrap(expr).key])
+    return reannotate(expr, done[unwrap(expr).key]), done
 
 
 def _rebuild(node: Expr, done: dict[str, Expr], *, inline: bool) -> Expr:

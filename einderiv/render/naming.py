@@ -1,0 +1,172 @@
+"""Naming: which parts of an expression get a line of their own, and what they are called.
+
+Contract: :func:`plan_names` returns, for an expression DAG, the nodes that the readable
+form writes as lines ``NAME = EXPR`` (children before parents) and their names.  A part
+gets a line when the user named it (a program's assignment), when it is used more than
+once, or when it is a function a textbook always names (a sigmoid ``s``, a softmax ``p``
+or ``P``, a logsumexp ``lse``, computed stably on a line of its own).  Names come from,
+in order: the user's program (``a1``, ``P``); the differential of a named part (the
+adjoint or tangent of ``z`` is ``dz``); the textbook convention (the argument of a named
+activation ``a1 = tanh(z1)`` is ``z1``; ``s``, ``p``, ``lse``); and ``t1, t2, ...``.  Names
+never clash with the expression's inputs or with each other.  The plan is linear in the
+size of the DAG.
+
+>>> import einderiv as ed
+>>> X, w, y = ed.symbols("X[n,d] w[d] y[n]")
+>>> s = ed.sigmoid(X @ w)
+>>> [name for _, name in plan_names(ed.sum(s * y) + ed.sum(s))]
+['s']
+"""
+
+from __future__ import annotations
+
+import re
+
+from einderiv.ir.nodes import (
+    Delta,
+    Expr,
+    Func,
+    LogSumExp,
+    Product,
+    Size,
+    Sum,
+    Symbol,
+    constant_value,
+    differentials_of,
+    inputs_of,
+    names_of,
+    topological,
+    unwrap,
+)
+from einderiv.ir.traversal import use_counts
+
+_SUFFIX = re.compile(r"(_?[0-9]+|_[A-Za-z0-9]+)$")
+
+
+def softmax_argument(node: Expr) -> Expr | None:
+    """``z`` when ``node`` is ``softmax(z)`` (``exp(z - logsumexp(z))``), else None."""
+    if not (isinstance(node, Func) and node.name == "exp" and isinstance(node.arg, Sum)):
+        return None
+    terms = node.arg.terms
+    if len(terms) != 2:
+        return None
+    for one, other in (terms, terms[::-1]):
+        if (
+            isinstance(other, Product)
+            and other.coeff == -1.0
+            and len(other.factors) == 1
+            and isinstance(other.factors[0][0], LogSumExp)
+            and other.factors[0][0].arg == one
+        ):
+            return one
+    return None
+
+
+def is_trivial(node: Expr) -> bool:
+    """True for parts never worth a line: names, sizes, constants, views of a name."""
+    if isinstance(node, (Symbol, Delta, Size)) or constant_value(node) is not None:
+        return True
+    if isinstance(node, Product) and len(node.factors) == 1:
+        factor, labels = node.factors[0]
+        # a transpose, rename, broadcast or scaling of a symbol reads as well inline
+        return isinstance(factor, (Symbol, Delta)) and len(set(labels)) == len(labels)
+    return False
+
+
+def _always_named(node: Expr) -> str | None:
+    """The textbook's name for a function it always writes on a line of its own."""
+    if isinstance(node, Func) and node.name == "sigmoid":
+        return "s"
+    if softmax_argument(node) is not None:
+        return "P" if len(node.dims) >= 2 else "p"
+    if isinstance(node, LogSumExp):
+        return "lse"
+    return None
+
+
+def _suffix(name: str) -> str:
+    match = _SUFFIX.search(name)
+    return match.group(1) if match else ""
+
+
+def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
+    """The lines of ``expr``'s readable form: ``(node, name)`` children first.
+
+    The root itself is not among them (it is the program's last line).
+    """
+    body = unwrap(expr)
+    order = topological(body)
+    uses = use_counts(body)
+    user = dict(names_of(expr))
+    primal_of = dict(differentials_of(expr))
+    by_key = {node.key: node for node in order}
+    taken = {sym.name for sym in inputs_of(expr)}
+    convention: dict[str, str] = {}
+    for node in order:  # a1 = tanh(z1): the argument of a named activation is z1
+        if isinstance(node, Func) and node.key in user and node.arg.key not in user:
+            if not is_trivial(node.arg):
+                convention.setdefault(node.arg.key, "z" + _suffix(user[node.key]))
+
+    chosen: dict[str, str] = {}
+
+    def fresh(base: str) -> str:
+        name, k = base, 1
+        while name in taken or not name.isidentifier():
+            k += 1
+            name = f"{base}{k}" if base[-1:].isalpha() else f"{base}_{k}"
+        taken.add(name)
+        return name
+
+    def primal_name(key: str) -> str | None:
+        if key in user:
+            return user[key]
+        if key in chosen:
+            return chosen[key]
+        if key in convention:
+            return convention[key]
+        node = by_key.get(key)
+        return _always_named(node) if node is not None else None
+
+    taken.update(user.values())
+    lines: list[tuple[Expr, str]] = []
+    counter = 0
+    for node in order:
+        if node is body or is_trivial(node):
+            continue
+        usual = _always_named(node)
+        derived = node.key in primal_of and primal_name(primal_of[node.key]) is not None
+        if node.key not in user and usual is None and not derived and uses.get(node.key, 0) < 2:
+            continue
+        if node.key in user:
+            name = user[node.key]
+        elif node.key in primal_of and (base := primal_name(primal_of[node.key])):
+            name = fresh("d" + base)
+        elif node.key in convention:
+            name = fresh(convention[node.key])
+        elif usual is not None:
+            name = fresh(usual)
+        else:
+            counter += 1
+            name = fresh(f"t{counter}")
+        chosen[node.key] = name
+        lines.append((node, name))
+    return lines
+
+
+def result_name(expr: Expr, default: str = "result") -> str:
+    """The name of the last line: ``d`` + the primal's name for a derivative, else ``default``.
+
+    >>> import einderiv as ed
+    >>> W, x = ed.symbols("W[n,m] x[m]")
+    >>> result_name(ed.vjp(W @ x, "x", "g"))
+    'dx'
+    """
+    body = unwrap(expr)
+    primal = dict(differentials_of(expr)).get(body.key)
+    if primal is None:
+        return default
+    for sym in inputs_of(expr):
+        if sym.key == primal:
+            return "d" + sym.name
+    user = dict(names_of(expr))
+    return "d" + user[primal] if primal in user else default
