@@ -19,6 +19,7 @@ from einderiv.ir.nodes import (
     topological,
     unwrap,
 )
+from einderiv.ir.patterns import is_activation
 from einderiv.rewrite.passes import flatten_with_map
 
 
@@ -32,7 +33,7 @@ def named_primals(f: Expr) -> set[str]:
     user = {key for key, _ in names_of(f)}
     kept: set[str] = set()
     for node in topological(f):
-        if isinstance(node, Func) and node.key in user and node.arg.key not in user:
+        if is_activation(node) and node.key in user and node.arg.key not in user:
             kept.add(node.arg.key)
     kept |= user
     for node in topological(f):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from einderiv.render.numpytext import to_text
-from einderiv.render.tree import Expand, MatMul, MNode, Mul, Num, Scale, transpose
+from einderiv.render.tree import Expand, MatMul, MNode, Mul, Num, ReduceSum, Scale, transpose
 
 
 def matmul(*items: MNode) -> MNode:
@@ -52,6 +52,17 @@ def mul(*items: MNode) -> MNode:
 def _mul_order(node: MNode) -> tuple:
     kind = 0 if node.rank == 0 else (1 if isinstance(node, Expand) else 2)
     return (kind, to_text(node))
+
+
+def expand(node: MNode, axis: int) -> MNode:
+    """A vector placed along ``axis`` of a matrix: ``v[:, None]`` (0) or ``v[None, :]`` (1).
+
+    A row or column sum placed back along its own axis is numpy's ``keepdims=True``:
+    ``X.sum(axis=1)[:, None]`` is ``X.sum(axis=1, keepdims=True)``.
+    """
+    if isinstance(node, ReduceSum) and node.axis == 1 - axis and node.arg.rank == 2:
+        return ReduceSum(2, node.arg, node.axis, True)
+    return Expand(2, node, axis)
 
 
 def scale(coeff: float, node: MNode) -> MNode:

@@ -29,7 +29,6 @@ from einderiv.ir.nodes import (
     LogSumExp,
     Product,
     Size,
-    Sum,
     Symbol,
     constant_value,
     differentials_of,
@@ -38,34 +37,27 @@ from einderiv.ir.nodes import (
     topological,
     unwrap,
 )
+from einderiv.ir.patterns import is_activation, softmax_argument
 from einderiv.ir.traversal import use_counts
 
 _SUFFIX = re.compile(r"(_?[0-9]+|_[A-Za-z0-9]+)$")
 
 
-def softmax_argument(node: Expr) -> Expr | None:
-    """``z`` when ``node`` is ``softmax(z)`` (``exp(z - logsumexp(z))``), else None."""
-    if not (isinstance(node, Func) and node.name == "exp" and isinstance(node.arg, Sum)):
-        return None
-    terms = node.arg.terms
-    if len(terms) != 2:
-        return None
-    for one, other in (terms, terms[::-1]):
-        if (
-            isinstance(other, Product)
-            and other.coeff == -1.0
-            and len(other.factors) == 1
-            and isinstance(other.factors[0][0], LogSumExp)
-            and other.factors[0][0].arg == one
-        ):
-            return one
-    return None
+def is_scalar_constant(node: Expr) -> bool:
+    """A scalar built only from scalar symbols, sizes and numbers (``1 / np.sqrt(d)``)."""
+    if node.dims:
+        return False
+    return all(
+        not n.dims or isinstance(n, Delta) for n in topological(node)
+    ) and not any(isinstance(n, Symbol) and n.dims for n in topological(node))
 
 
 def is_trivial(node: Expr) -> bool:
     """True for parts never worth a line: names, sizes, constants, views of a name."""
     if isinstance(node, (Symbol, Delta, Size)) or constant_value(node) is not None:
         return True
+    if is_scalar_constant(node) and len(topological(node)) <= 6:
+        return True  # a scale such as 1 / np.sqrt(d) reads better inline
     if isinstance(node, Product) and len(node.factors) == 1:
         factor, labels = node.factors[0]
         # a transpose, rename, broadcast or scaling of a symbol reads as well inline
@@ -103,7 +95,7 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
     taken = {sym.name for sym in inputs_of(expr)}
     convention: dict[str, str] = {}
     for node in order:  # a1 = tanh(z1): the argument of a named activation is z1
-        if isinstance(node, Func) and node.key in user and node.arg.key not in user:
+        if is_activation(node) and node.key in user and node.arg.key not in user:
             if not is_trivial(node.arg):
                 convention.setdefault(node.arg.key, "z" + _suffix(user[node.key]))
 

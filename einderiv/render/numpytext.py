@@ -148,7 +148,8 @@ def _np_call(node: Call) -> tuple[str, int]:
     if node.fn == "logsumexp":
         axes = node.param
         assert isinstance(axes, tuple)
-        return numpy_logsumexp(_wrap(_np(arg), ATOM), axes, arg.rank), ATOM
+        # a sum of the log and the max: parenthesized only where an operator needs it
+        return numpy_logsumexp(_wrap(_np(arg), ATOM), axes, arg.rank)[1:-1], ADD
     if node.fn == "pow":
         p = node.param
         assert isinstance(p, float)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from einderiv.ir.canonical import is_symmetric
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol
-from einderiv.render.compose import matmul, mul, scale
+from einderiv.render.compose import expand, matmul, mul, scale
 from einderiv.render.latex import latex_name, tex, tex_wrapped
 from einderiv.render.letters import LETTERS, index_names
 from einderiv.render.numpytext import to_text
@@ -13,7 +13,6 @@ from einderiv.render.tree import (
     ATOM,
     Add,
     Call,
-    Expand,
     Leaf,
     MatMul,
     MNode,
@@ -347,7 +346,7 @@ def _broadcast(ops, out, outs, counts):
         mat = max(mats, key=lambda k: (_out_pos(out, ops[k][1], label), k))
         (v, _), (m, lm) = ops[vec], ops[mat]
         rest = [o for k, o in enumerate(ops) if k not in (vec, mat)]
-        return [*rest, (mul(Expand(2, v, lm.index(label)), m), lm)]
+        return [*rest, (mul(expand(v, lm.index(label)), m), lm)]
     return None
 
 
@@ -381,11 +380,11 @@ def _finalize(ops, out, ldims, bcast, size) -> tuple[MNode, frozenset[int]]:
     if ldims[gap] == "1":
         if isinstance(tree, ReduceSum) and tree.axis == 1 - pos and tree.arg.rank == 2:
             return ReduceSum(2, tree.arg, tree.axis, True), everything
-        return Expand(2, tree, pos), everything
+        return expand(tree, pos), everything
     if bcast and pos == 1:
-        return Expand(2, tree, 1), frozenset({1})
+        return expand(tree, 1), frozenset({1})
     if bcast:
-        return Expand(2, tree, 0), frozenset({0})
+        return expand(tree, 0), frozenset({0})
     ones = Leaf(1, f"np.ones({size(ldims[gap])})", r"\mathbf{1}")
     pair = (tree, ones) if pos == 0 else (ones, tree)
     return Call(2, "outer", pair), everything
