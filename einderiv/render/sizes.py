@@ -6,6 +6,7 @@ from einderiv.errors import EinderivError
 from einderiv.ir.nodes import (
     Expr,
     Symbol,
+    inputs_of,
     size_owners,
 )
 from einderiv.ir.traversal import topological
@@ -19,10 +20,17 @@ class SizeSource:
     def __init__(self, root: Expr) -> None:
         self.root = root
         self.where: dict[str, str] = {}
+        self.symbols: list[Symbol] = []
         for node in topological(root):
             if isinstance(node, Symbol):
+                self.symbols.append(node)
                 for axis, dim in enumerate(node.dims):
                     self.where.setdefault(dim, f"{node.name}.shape[{axis}]")
+        self.symbols += [s for s in inputs_of(root) if s not in self.symbols]
+
+    def symbol_with_dims(self, dims: tuple[str, ...]) -> str | None:
+        """The name of a symbol of the expression with exactly ``dims`` (for ``np.ones_like``)."""
+        return next((s.name for s in self.symbols if s.dims == dims), None)
 
     def __call__(self, dim: str) -> str:
         """The numpy spelling of ``dim``'s size."""

@@ -23,11 +23,17 @@ class MNode:
 
 @dataclass(frozen=True)
 class Leaf(MNode):
-    """A name or a ready-made atom (``W``, ``X.shape[0]``, ``np.eye(n)``)."""
+    """A name or a ready-made atom (``W``, ``X.shape[0]``, ``np.eye(n)``).
+
+    ``kind`` says what the atom is, so that decisions are made on structure and never on
+    its text: ``"name"`` (a symbol or a named line), ``"size"``, ``"eye"`` (an identity),
+    ``"ones"`` or ``"zeros"``.
+    """
 
     text: str = ""
     latex: str = ""
     symmetric: bool = False
+    kind: str = "name"
 
 
 @dataclass(frozen=True)
@@ -138,3 +144,53 @@ def transpose(node: MNode) -> MNode:
 
 
 _ELEMENTWISE_FNS = set(FUNCTIONS)
+
+
+def count_transposes(node: MNode) -> int:
+    """How many transposes a tree spells (``.T`` in numpy)."""
+    own = 1 if isinstance(node, Transpose) else 0
+    return own + sum(count_transposes(child) for child in children(node))
+
+
+def children(node: MNode) -> tuple[MNode, ...]:
+    """The subtrees of ``node``."""
+    if isinstance(node, (Transpose, Scale, ReduceSum, Expand)):
+        return (node.arg,)
+    if isinstance(node, (MatMul, Mul)):
+        return node.items
+    if isinstance(node, Add):
+        return tuple(t for _, t in node.terms)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
+def order_key(node: MNode) -> tuple[str, ...]:
+    """A deterministic order of trees by structure: their names and operations, left to right.
+
+    Terms of a sum and factors of a product are listed in this order (numbers first,
+    then by the names a term reads from left to right: ``X @ W + b``, ``A + A.T``), so the
+    same expression always prints the same way -- decided on the tree, not its text.
+    """
+    if isinstance(node, Leaf):
+        return (node.text,)
+    if isinstance(node, Num):
+        return (f"#{node.value!r}",)
+    if isinstance(node, Scale):
+        return (*order_key(node.arg), f"#{node.coeff!r}")
+    if isinstance(node, Transpose):
+        return (*order_key(node.arg), ".T")
+    marks = {MatMul: "@", Mul: "*", Add: "+", ReduceSum: "Σ", Expand: "[]", Raw: "einsum"}
+    head: tuple[str, ...] = ()
+    if isinstance(node, Call):
+        head = (f"~{node.fn}",)  # after names: B + np.outer(x, y)
+    key: tuple[str, ...] = head
+    for index, child in enumerate(children(node)):
+        if index:
+            key += (marks.get(type(node), ","),)
+        key += order_key(child)
+    if isinstance(node, (ReduceSum, Expand)):
+        key += (f"{marks[type(node)]}{getattr(node, 'axis', '')}",)
+    if isinstance(node, Raw):
+        key += (node.text,)
+    return key

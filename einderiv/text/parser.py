@@ -134,7 +134,10 @@ FUNCTIONS: dict[str, _Function] = {
 _METHODS = {"sum", "mean", "transpose"}
 
 #: numpy calls the renderer writes in ``to_numpy()``, read back in those forms only
-_RENDERED = {"ones", "zeros", "eye", "float", "maximum", "heaviside", "logaddexp"}
+_RENDERED = {
+    "ones", "zeros", "ones_like", "zeros_like", "eye", "float", "maximum", "heaviside",
+    "logaddexp",
+}
 _SLOGDET = {"np.linalg.slogdet", "numpy.linalg.slogdet"}
 _LOG = {"np.log", "numpy.log", "log", "jnp.log", "jax.numpy.log"}
 _EXP = {"np.exp", "numpy.exp", "exp", "jnp.exp", "jax.numpy.exp"}
@@ -806,11 +809,14 @@ class _Parser:
         if node.keywords:
             raise self.error(f"{name}(...) takes no keyword arguments here", node.keywords[0])
         args = node.args
-        arity = 1 if name in ("ones", "zeros", "eye", "float") else 2
+        arity = 1 if name in ("ones", "zeros", "ones_like", "zeros_like", "eye", "float") else 2
         if len(args) != arity:
             raise self.error(f"{name}(...) takes {arity} argument(s) here", node)
         if name == "float":
             return self.visit(args[0])
+        if name in ("ones_like", "zeros_like"):  # np.ones_like(X): X's dims
+            dims = self.expr(args[0]).dims
+            return constant(1.0, dims) if name == "ones_like" else make_sum([], dims)
         if name in ("ones", "zeros"):
             dims = self.dims_of(args[0])
             return constant(1.0, dims) if name == "ones" else make_sum([], dims)
