@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from einderiv.render.numpytext import to_text
-from einderiv.render.tree import Expand, MatMul, MNode, Mul, Num, ReduceSum, Scale, transpose
+from einderiv.render.tree import (
+    Expand,
+    MatMul,
+    MNode,
+    Mul,
+    Num,
+    ReduceSum,
+    Scale,
+    order_key,
+    transpose,
+)
 
 
 def matmul(*items: MNode) -> MNode:
@@ -50,8 +59,9 @@ def mul(*items: MNode) -> MNode:
 
 
 def _mul_order(node: MNode) -> tuple:
+    """Scalars first, then vectors placed along an axis, then the rest, by structure."""
     kind = 0 if node.rank == 0 else (1 if isinstance(node, Expand) else 2)
-    return (kind, to_text(node))
+    return (kind, order_key(node))
 
 
 def expand(node: MNode, axis: int) -> MNode:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from einderiv.render.numpytext import number_text
 from einderiv.render.tree import (
     ADD,
@@ -58,12 +56,19 @@ def _paren(text: str) -> str:
     return r"\left(" + text + r"\right)"
 
 
-_ENDS_WITH_SUPERSCRIPT = re.compile(r"\^(\\top|\{[^{}]*\})$")
+def _ends_with_superscript(node: MNode) -> bool:
+    """True when ``node``'s LaTeX ends with a superscript (a transpose, inverse, power)."""
+    if isinstance(node, Transpose):
+        return True
+    if isinstance(node, Call):
+        return node.fn == "inv" or (node.fn == "pow" and node.param not in (-1.0, 0.5))
+    return False
 
 
-def _sup_base(text: str) -> str:
-    r"""``text`` ready for a superscript: ``{B^\top}^{2}``, as TeX rejects ``B^\top^{2}``."""
-    return "{" + text + "}" if _ENDS_WITH_SUPERSCRIPT.search(text) else text
+def _sup_base(node: MNode) -> str:
+    r"""``node``'s LaTeX ready for a superscript: ``{B^\top}^{2}`` (TeX rejects ``B^\top^{2}``)."""
+    text = tex_wrapped(tex(node), ATOM)
+    return "{" + text + "}" if _ends_with_superscript(node) and tex(node)[1] >= ATOM else text
 
 
 def tex(node: MNode) -> tuple[str, float]:
@@ -81,15 +86,13 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
     if isinstance(node, Num):
         return number_text(node.value), (MUL if node.value < 0 else ATOM)
     if isinstance(node, Transpose):
-        text, prec = tex(node.arg)
-        if text.endswith("^{-1}"):
-            return text[: -len("^{-1}")] + r"^{-\top}", ATOM
-        base = _sup_base(text) if prec >= ATOM else _paren(text)
-        return base + r"^\top", ATOM
+        if isinstance(node.arg, Call) and node.arg.fn == "inv":  # inv(X).T is X^{-T}
+            return _sup_base(node.arg.args[0]) + r"^{-\top}", ATOM
+        return _sup_base(node.arg) + r"^\top", ATOM
     if isinstance(node, MatMul):
         parts = [tex_wrapped(tex(i), CHAIN) for i in node.items]
         if len(parts) > 1 and node.items[0].rank == 1:  # a leading vector is a row
-            parts[0] = _sup_base(tex_wrapped(tex(node.items[0]), ATOM)) + r"^\top"
+            parts[0] = _sup_base(node.items[0]) + r"^\top"
         return " ".join(parts), MUL
     if isinstance(node, Mul):
         if len(node.items) == 2 and isinstance(node.items[0], Expand) and node.rank == 2:
@@ -124,12 +127,12 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
             return r"\mathbf{1}^\top " + arg + r" \mathbf{1}", MUL
         if node.axis == 1:
             return arg + r" \mathbf{1}", MUL
-        return _sup_base(tex_wrapped(tex(node.arg), ATOM)) + r"^\top \mathbf{1}", MUL
+        return _sup_base(node.arg) + r"^\top \mathbf{1}", MUL
     if isinstance(node, Expand):
         arg = tex_wrapped(tex(node.arg), POW)
         if node.axis == 0:
             return arg + r" \mathbf{1}^\top", MUL
-        return r"\mathbf{1} " + _sup_base(tex_wrapped(tex(node.arg), ATOM)) + r"^\top", MUL
+        return r"\mathbf{1} " + _sup_base(node.arg) + r"^\top", MUL
     if isinstance(node, Call):
         return _tex_call(node)
     raise AssertionError(node)  # pragma: no cover
@@ -151,12 +154,12 @@ def _tex_call(node: Call) -> tuple[str, float]:
     if node.fn == "logdet":
         return r"\log\det" + _paren(inner), ATOM
     if node.fn == "inv":
-        return _sup_base(tex_wrapped(tex(arg), ATOM)) + "^{-1}", ATOM
+        return _sup_base(arg) + "^{-1}", ATOM
     if node.fn in ("diag", "diagonal"):
         return r"\mathrm{diag}" + _paren(inner), ATOM
     if node.fn == "outer":
         a = tex_wrapped(tex(node.args[0]), POW)
-        b = _sup_base(tex_wrapped(tex(node.args[1]), ATOM))
+        b = _sup_base(node.args[1])
         return f"{a} {b}^\\top", MUL
     if node.fn == "logsumexp":
         return r"\log\sum\exp" + _paren(inner), ATOM
@@ -167,7 +170,7 @@ def _tex_call(node: Call) -> tuple[str, float]:
             return r"\frac{1}{" + inner + "}", ATOM
         if p == 0.5:
             return r"\sqrt{" + inner + "}", ATOM
-        return _sup_base(tex_wrapped(tex(arg), ATOM)) + "^{" + number_text(p) + "}", POW
+        return _sup_base(arg) + "^{" + number_text(p) + "}", POW
     if node.fn == "sqrt":
         return r"\sqrt{" + inner + "}", ATOM
     return _LATEX_FUNCS.get(node.fn, r"\mathrm{" + node.fn + "}") + _paren(inner), ATOM

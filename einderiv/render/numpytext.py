@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from einderiv.functions import FUNCTIONS
+from einderiv.render.compose import scale
 from einderiv.render.einsum_form import numpy_logsumexp
 from einderiv.render.numbers import format_number
 from einderiv.render.tree import (
@@ -160,10 +161,9 @@ def _np_call(node: Call) -> tuple[str, int]:
         exponent = number_text(p) if p >= 0 else f"({number_text(p)})"
         return f"{_wrap(_np(arg), ATOM)}**{exponent}", POW
     if node.fn == "sigmoid":
-        text, prec = _np(arg)
-        if text.startswith("-") and prec >= MUL:  # sigmoid(-u) = 1 / (1 + exp(u))
-            return f"1 / (1 + np.exp({text[1:]}))", MUL
-        return f"1 / (1 + np.exp(-{_wrap((text, prec), UNARY)}))", MUL
+        if isinstance(arg, Scale) and arg.coeff < 0:  # sigmoid(-u) = 1 / (1 + exp(u))
+            return f"1 / (1 + np.exp({_np(scale(-arg.coeff, arg.arg))[0]}))", MUL
+        return f"1 / (1 + np.exp(-{_wrap(_np(arg), UNARY)}))", MUL
     if node.fn == "relu":
         return f"np.maximum({args[0]}, 0)", ATOM
     if node.fn == "step":
