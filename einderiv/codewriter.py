@@ -80,7 +80,7 @@ def _size_owners(lines: list[str], temps, prefix: str) -> set[str]:
     """
     body = ast.parse("\n".join(line.strip() for line in lines))
     loaded = {n.id for n in ast.walk(body) if isinstance(n, ast.Name)}
-    return loaded - set(temps) - {prefix.split(".")[0], "jnp", "torch", "np"}
+    return loaded - set(temps) - {prefix.split(".")[0], "jnp", "torch", "np", "jax", "scipy"}
 
 
 def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
@@ -112,7 +112,7 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     header, prefix = _MODULES[module]
     names: dict[str, str] = {}
     lines: list[str] = []
-    with dialect("torch" if prefix == "torch" else "np"):
+    with dialect({"torch": "torch", "jnp": "jax"}.get(prefix, "np")):
         for node in _shared(expr):
             text = to_text(matrix_form(node, dict(names), root=expr))
             temp = f"t{len(names)}"
@@ -121,4 +121,14 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
         result = to_text(matrix_form(expr, dict(names), root=expr))
     lines.append(f"    return {_translate(result, prefix)}")
     args = ", ".join(sorted(set(expr.symbols()) | _size_owners(lines, names.values(), prefix)))
-    return f"{header}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"
+    return f"{_imports(header, lines)}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"
+
+
+#: modules that registry spellings use besides the array module (``scipy.special.erf``)
+_EXTRA_MODULES = re.compile(r"(?<![\w.])((?:jax\.)?scipy\.special)\.")
+
+
+def _imports(header: str, lines: list[str]) -> str:
+    """The import lines: the array module's, then any module a spelling names."""
+    extra = sorted({m.group(1) for line in lines for m in _EXTRA_MODULES.finditer(line)})
+    return "\n".join([header, *(f"import {module}" for module in extra)])

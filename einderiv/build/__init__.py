@@ -4,8 +4,11 @@ Contract: every function validates its operands in one pass and raises an
 :class:`~einderiv.errors.EinderivError` subclass naming the operand, axis and dims on
 bad input; results are simplified (they go through the smart constructors of
 :mod:`einderiv.rewrite`).  Broadcasting follows numpy by position, right-aligned; a dim
-named ``"1"`` broadcasts.  Importing this package installs the operators on
-:class:`~einderiv.ir.Expr` (:mod:`einderiv.build.operators`).
+named ``"1"`` broadcasts.  Every registry function has its builder in :data:`BUILDERS`
+(made from its entry, :mod:`einderiv.build.registry`), also a module attribute here
+unless its name is a builtin's (``sum`` is :func:`reduce_sum`, ``abs`` is ``abs_``).
+Importing this package installs the operators on :class:`~einderiv.ir.Expr`
+(:mod:`einderiv.build.operators`).
 
 >>> import einderiv as ed
 >>> W, x, b = ed.symbols("W[n,m] x[m] b[n]")
@@ -16,6 +19,8 @@ True
 """
 
 from __future__ import annotations
+
+import builtins
 
 from einderiv.build import operators
 from einderiv.build.arithmetic import (
@@ -31,32 +36,21 @@ from einderiv.build.arithmetic import (
     transpose,
 )
 from einderiv.build.einsum import einsum
-from einderiv.build.elementwise import (
-    abs_,
-    cos,
-    exp,
-    log,
-    log1p,
-    relu,
-    sigmoid,
-    sign,
-    sin,
-    size,
-    softplus,
-    sqrt,
-    square,
-    tanh,
-)
-from einderiv.build.linalg import det, diag, inv, logdet, outer, trace
-from einderiv.build.reductions import logsumexp, mean, norm, reduce_sum, softmax
+from einderiv.build.elementwise import size
+from einderiv.build.linalg import diag, dot, outer, trace
+from einderiv.build.reductions import logsumexp, mean, reduce_sum, softmax
+from einderiv.build.registry import BUILDERS
 from einderiv.build.symbols import as_expr, parse_dims, symbols
 
 operators.install()
 
+abs_ = BUILDERS["abs"]
+_NAMED = {name: fn for name, fn in BUILDERS.items() if not hasattr(builtins, name)}
+globals().update(_NAMED)
+
 __all__ = [
-    "abs_", "add", "as_expr", "broadcast_dims", "broadcast_to", "cos", "det", "diag", "divide",
-    "einsum", "exp", "inv", "log", "log1p", "logdet", "logsumexp", "matmul", "mean", "multiply",
-    "norm", "outer", "parse_dims", "power", "reduce_sum", "relu", "scale", "sigmoid", "sign",
-    "sin", "size", "softmax", "softplus", "sqrt", "square", "subtract", "symbols", "tanh",
-    "trace", "transpose",
+    "BUILDERS", "abs_", "add", "as_expr", "broadcast_dims", "broadcast_to", "diag", "divide",
+    "dot", "einsum", "logsumexp", "matmul", "mean", "multiply", "outer", "parse_dims", "power",
+    "reduce_sum", "scale", "size", "softmax", "subtract", "symbols", "trace", "transpose",
 ]
+__all__ += sorted(set(_NAMED) - set(__all__))

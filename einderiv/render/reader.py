@@ -67,8 +67,8 @@ class Renderer:
         if isinstance(node, Func):
             return self._func(node), self.all(rank)
         if isinstance(node, MatFunc):
-            arg = self.full(node.arg)
-            return Call(rank, node.name, (arg,)), self.all(rank)
+            args = tuple(self.full(a) for a in node.args)
+            return Call(rank, node.name, args), self.all(rank)
         if isinstance(node, LogSumExp):
             arg = self.full(node.arg)
             return Call(rank, "logsumexp", (arg,), node.axes), self.all(rank)
@@ -82,10 +82,15 @@ class Renderer:
         raise AssertionError(node.kind)  # pragma: no cover
 
     def _func(self, node: Func) -> MNode:
-        arg = self.full(node.arg)
-        if node.name == "pow":
-            return Call(arg.rank, "pow", (arg,), node.param)
-        return Call(arg.rank, node.name, (arg,))
+        rank = len(node.dims)
+        if len(node.args) == 1:
+            (arg,) = (self.full(a) for a in node.args)
+            return Call(rank, node.name, (arg,), node.param if node.name == "pow" else None)
+        # several arguments broadcast as numpy does (as the terms of a sum)
+        rendered = [self.render(a, True) for a in node.args]
+        if frozenset().union(*(c for _, c in rendered)) != self.all(rank):
+            rendered[0] = self.render(node.args[0], False)
+        return Call(rank, node.name, tuple(tree for tree, _ in rendered), node.param)
 
     def _sum(self, node: Sum, bcast: bool) -> tuple[MNode, frozenset[int]]:
         rank = len(node.dims)
