@@ -181,7 +181,7 @@ def transpose(a: Any, axes: Sequence[int] | int | None = None) -> Expr:
     """
     e = as_expr(a, "transpose operand")
     rank = len(e.dims)
-    if isinstance(axes, int) and not isinstance(axes, bool):
+    if isinstance(axes, int):  # (a bool is refused as an axis below)
         axes = (axes,)
     if axes is None:
         perm = tuple(reversed(range(rank)))

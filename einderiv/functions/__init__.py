@@ -38,9 +38,8 @@ from einderiv.functions.schema import (
 from einderiv.ir.nodes import Expr, Func, Symbol
 from einderiv.ir.traversal import topological
 
-FUNCTIONS: dict[str, Entry] = {
-    entry.name: entry for entry in [*elementwise.ENTRIES, *matrix.ENTRIES, *composite.ENTRIES]
-}
+_ENTRIES: list[Entry] = [*elementwise.ENTRIES, *matrix.ENTRIES, *composite.ENTRIES]
+FUNCTIONS: dict[str, Entry] = {entry.name: entry for entry in _ENTRIES}
 """Every function by name."""
 
 

@@ -71,6 +71,11 @@ def namespace(xp: Any) -> str:
     return getattr(xp, "__name__", "")
 
 
+def _not_evaluated(xp: Any, *args: Any) -> Any:
+    """A composite has no evaluation of its own: it is evaluated as what it expands to."""
+    raise TypeError("a composite registry entry is evaluated as what it expands to")
+
+
 @dataclass(frozen=True)
 class Example:
     """A call of the function, for its docstring, the docs and the tests.
@@ -106,6 +111,7 @@ class Function:
     public: bool = True
     domain: tuple[float, float] = (-math.inf, math.inf)
     example: Example | None = None
+    array: ArrayFunction = _not_evaluated
 
     @property
     def arity(self) -> int:
