@@ -82,6 +82,10 @@ def sample(
 
     The domain is clipped to ±3 and a tenth of its width kept off each end; symmetric
     matrices are symmetrized.
+
+    >>> value = sample(np.random.default_rng(0), (4,), (-1.0, 1.0))
+    >>> bool(np.all(np.abs(value) < 0.8))
+    True
     """
     if domain is None:
         value = rng.normal(size=shape)

@@ -44,7 +44,11 @@ FUNCTIONS: dict[str, Entry] = {entry.name: entry for entry in _ENTRIES}
 
 
 def public_names() -> list[str]:
-    """Names users call (``ed.<name>``, text), aliases excluded, sorted."""
+    """Names users call (``ed.<name>``, text), aliases excluded, sorted.
+
+    >>> "solve" in public_names(), "pow" in public_names()
+    (True, False)
+    """
     return sorted(name for name, entry in FUNCTIONS.items() if entry.public)
 
 

@@ -37,6 +37,11 @@ def registry_spelling(name: str, args: list[str], dialect: str = "np") -> str:
 
     ``dialect`` picks the torch or jax spelling where the entry has one (``"torch"``,
     ``"jax"``); the numpy spelling otherwise.
+
+    >>> registry_spelling("maximum", ["a", "b"])
+    'np.maximum(a, b)'
+    >>> registry_spelling("erf", ["x"], "torch")
+    'torch.special.erf(x)'
     """
     entry = FUNCTIONS[name]
     assert isinstance(entry, Elementwise | Matrix), name
@@ -45,7 +50,11 @@ def registry_spelling(name: str, args: list[str], dialect: str = "np") -> str:
 
 
 def numpy_solve(a: str, b: str, rank: int) -> str:
-    """``solve(a, b)`` along ``b``'s first axis: numpy's batched solve for a ``b`` of rank > 2."""
+    """``solve(a, b)`` along ``b``'s first axis: numpy's batched solve for a ``b`` of rank > 2.
+
+    >>> numpy_solve("A", "R", 3)
+    'np.moveaxis(np.linalg.solve(A, np.moveaxis(R, 0, -2)), -2, 0)'
+    """
     if rank <= 2:
         return registry_spelling("solve", [a, b])
     inner = registry_spelling("solve", [a, f"np.moveaxis({b}, 0, -2)"])
