@@ -278,6 +278,14 @@ def test_binary_functions_are_one_node_and_broadcast():
         check_derivative(e, "b", values=values)
 
 
+def test_binary_functions_are_exact_where_compositions_cancel():
+    a, b = ed.symbols("a[n] b[n]")
+    values = {"a": np.array([0.1, 3.0]), "b": np.array([-1e20, 1e20])}
+    np.testing.assert_array_equal(ed.maximum(a, b).evaluate(values), [0.1, 1e20])
+    np.testing.assert_array_equal(ed.minimum(a, b).evaluate(values), [-1e20, 3.0])
+    np.testing.assert_array_equal(ed.logaddexp(a, b).evaluate(values), [0.1, 1e20])
+
+
 def test_maximum_with_zero_is_relu_and_logaddexp_with_zero_is_softplus():
     x = ed.symbols("x[n]")
     assert ed.maximum(x, 0) == ed.relu(x) == ed.maximum(0, x)

@@ -5,6 +5,12 @@ own kernels and keeps the arguments' dtype (and device); every ``derivative`` bu
 partial derivatives from IR with the injected builder ``f`` (see
 :data:`~einderiv.functions.schema.Build`) and the expression operators.
 
+Functions of two arguments (``maximum``, ``minimum``, ``logaddexp``) are one ``Func`` node
+with both arguments and one partial derivative per argument, not compositions such as
+``b + relu(a - b)``: a composition loses the smaller argument to cancellation
+(``maximum(0.1, -1e20)`` would be 0) and prints as its expansion, while one node
+evaluates with the backend's own kernel and prints as ``np.maximum(a, b)``.
+
 Ties: ``maximum(a, b)`` and ``minimum(a, b)`` are differentiated through a Heaviside
 step, like ``relu``; where ``a == b`` the whole derivative goes to the *second*
 argument (``∂a = step(a - b)``, ``∂b = 1 - step(a - b)`` for ``maximum``), so that

@@ -142,7 +142,13 @@ class Elementwise(Function):
         return tuple(self.derivative(*args, param, f))
 
     def evaluate(self, *args: Any, param: float | None = None) -> Any:
-        """Evaluate on numpy arrays."""
+        """Evaluate on numpy arrays: ``evaluate(*arrays, param=p)``.
+
+        The parameter may also follow the arrays positionally (``evaluate(x, 2.0)`` for
+        ``pow``), as the older one-argument signature ``evaluate(x, param)`` had it.
+        """
+        if len(args) == self.arity + 1 and param is None:
+            *args, param = args  # type: ignore[assignment]
         return self.array(np, *args, param)
 
 
