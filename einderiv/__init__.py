@@ -13,36 +13,8 @@ Build expressions with :func:`symbols`, :func:`einsum` and numpy-like operators 
 from __future__ import annotations
 
 from einderiv import build, evaluate, render  # noqa: F401 - installs Expr's methods
-from einderiv.build import abs_ as abs  # noqa: A004 - numpy-like public API (ed.abs)
-from einderiv.build import (
-    cos,
-    det,
-    diag,
-    einsum,
-    exp,
-    inv,
-    log,
-    log1p,
-    logdet,
-    logsumexp,
-    matmul,
-    mean,
-    norm,
-    outer,
-    relu,
-    sigmoid,
-    sign,
-    sin,
-    softmax,
-    softplus,
-    sqrt,
-    square,
-    symbols,
-    tanh,
-    trace,
-    transpose,
-)
-from einderiv.build import reduce_sum as sum  # noqa: A004 - numpy-like public API (ed.sum)
+from einderiv.build import BUILDERS as _BUILDERS
+from einderiv.build import einsum, symbols
 from einderiv.claims import Verdict, verify
 from einderiv.codewriter import codegen
 from einderiv.derive import diff, grad, hessian, jvp, vjp
@@ -63,55 +35,14 @@ from einderiv.text import parse
 
 __version__ = "0.1.0"
 
+#: ``ed.<name>`` for every function of the registry (:mod:`einderiv.functions`): ``ed.tanh``,
+#: ``ed.sum``, ``ed.solve``, ... (``sum`` and ``abs`` shadow the builtins, as numpy's do)
+globals().update(_BUILDERS)
+
 __all__ = [
-    "Compiled",
-    "DerivativeError",
-    "EinderivError",
-    "EvaluationError",
-    "Expr",
-    "ParseError",
-    "ShapeError",
-    "SubscriptError",
-    "Symbol",
-    "Verdict",
-    "SymbolError",
-    "abs",
-    "codegen",
-    "compile",
-    "cos",
-    "det",
-    "diag",
-    "diff",
-    "einsum",
-    "exp",
-    "explain",
-    "grad",
-    "hessian",
-    "inv",
-    "jvp",
-    "log",
-    "log1p",
-    "logdet",
-    "logsumexp",
-    "matmul",
-    "mean",
-    "norm",
-    "outer",
-    "parse",
-    "relu",
-    "sigmoid",
-    "sign",
-    "simplify",
-    "sin",
-    "softmax",
-    "softplus",
-    "sqrt",
-    "square",
-    "sum",
-    "symbols",
-    "tanh",
-    "trace",
-    "transpose",
-    "verify",
-    "vjp",
+    "Compiled", "DerivativeError", "EinderivError", "EvaluationError", "Expr", "ParseError",
+    "ShapeError", "SubscriptError", "Symbol", "SymbolError", "Verdict", "codegen", "compile",
+    "diff", "einsum", "explain", "grad", "hessian", "jvp", "parse", "simplify", "symbols",
+    "verify", "vjp",
 ]
+__all__ += sorted(_BUILDERS)

@@ -61,7 +61,7 @@ def _size_owners(lines: list[str], temps, prefix: str) -> set[str]:
     """
     body = ast.parse("\n".join(line.strip() for line in lines))
     loaded = {n.id for n in ast.walk(body) if isinstance(n, ast.Name)}
-    return loaded - set(temps) - {prefix.split(".")[0], "jnp", "torch", "np"}
+    return loaded - set(temps) - {prefix.split(".")[0], "jnp", "torch", "np", "jax", "scipy"}
 
 
 def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
@@ -87,7 +87,7 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     if not name.isidentifier():
         raise EinderivError(f"codegen: function name {name!r} is not a Python identifier")
     header, prefix = _MODULES[module]
-    with dialect("torch" if prefix == "torch" else "np"):
+    with dialect({"torch": "torch", "jnp": "jax"}.get(prefix, "np")):
         trees = program_trees(expr)  # the readable form's lines and names
         texts = [(line, _translate(to_text(tree), prefix)) for line, tree in trees]
     lines = [f"    {line} = {text}" for line, text in texts[:-1]]
@@ -100,4 +100,14 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     used = [n for n in inputs if n in read] + sorted(read - set(inputs))
     unused = [f"{n}=None" for n in inputs if n not in read]
     args = ", ".join([*used, *unused])
-    return f"{header}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"
+    return f"{_imports(header, lines)}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"
+
+
+#: modules that registry spellings use besides the array module (``scipy.special.erf``)
+_EXTRA_MODULES = re.compile(r"(?<![\w.])((?:jax\.)?scipy\.special)\.")
+
+
+def _imports(header: str, lines: list[str]) -> str:
+    """The import lines: the array module's, then any module a spelling names."""
+    extra = sorted({m.group(1) for line in lines for m in _EXTRA_MODULES.finditer(line)})
+    return "\n".join([header, *(f"import {module}" for module in extra)])

@@ -25,7 +25,7 @@ from einderiv.claims.context import substitute, with_names
 from einderiv.claims.reasons import factor_name_wrapped, index_reason
 from einderiv.derive.api import diff, grad, hessian, vjp
 from einderiv.derive.arguments import resolve_wrt
-from einderiv.derive.common import derivative_of
+from einderiv.derive.common import derivative_of, partials_of
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol, unwrap
 from einderiv.ir.traversal import topological
 from einderiv.render.index import to_index
@@ -113,7 +113,19 @@ def _rule_steps(f: Expr, x: Symbol, named=lambda e: e) -> list[str]:
     for node in reversed(order):
         if node.key not in depends or node == x:
             continue
-        if isinstance(node, Func):
+        if isinstance(node, Func) and len(node.args) > 1:
+            name = f"\\operatorname{{{node.name}}}"
+            args = ", ".join(f"E_{k + 1}" for k in range(len(node.args)))
+            terms = [
+                f"\\left({_render(named(partial), 'latex')}\\right)_I\\, \\partial (E_{k + 1})_I"
+                for k, (arg, partial) in enumerate(zip(node.args, partials_of(node), strict=True))
+                if arg.key in depends
+            ]
+            steps.append(
+                f"**Chain rule** through `{node.name}`, one partial derivative per argument: "
+                f"$\\partial\\, {name}({args})_I = {' + '.join(terms)}$ (elementwise)."
+            )
+        elif isinstance(node, Func):
             deriv = named(derivative_of(node))
             arg = named(node.arg)
             here = f", here E = {arg.name}" if isinstance(arg, Symbol) and arg != node.arg else ""
@@ -147,6 +159,8 @@ def _rule_steps(f: Expr, x: Symbol, named=lambda e: e) -> list[str]:
                 "-(X^{-1})_{ia}\\, \\partial X_{ab}\\, (X^{-1})_{bj}",
                 "det": "\\partial \\det X = \\det X\\, (X^{-1})_{ji}\\, \\partial X_{ij}",
                 "logdet": "\\partial \\log\\det X = (X^{-1})_{ji}\\, \\partial X_{ij}",
+                "solve": "\\partial\\, \\mathrm{solve}(A, B) = "
+                "\\mathrm{solve}(A, \\partial B - \\partial A\\, \\mathrm{solve}(A, B))",
             }[node.name]
             steps.append(f"**{node.name} rule**: ${formula}$.")
         elif isinstance(node, LogSumExp):
@@ -424,7 +438,8 @@ def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
             break
         if not isinstance(node, (Product, Sum)) and node.key in depends and node != f:
             break
-    if outer_func is None or isinstance(outer_func.arg, Symbol) or outer_func.arg == x:
+    if (outer_func is None or len(outer_func.args) > 1 or isinstance(outer_func.arg, Symbol)
+            or outer_func.arg == x):
         return {}
     if outer_func.name == "exp" and any(
         isinstance(n, LogSumExp) for n in topological(outer_func.arg)

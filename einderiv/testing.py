@@ -28,6 +28,7 @@ import numpy as np
 
 from einderiv.derive.api import diff, jvp, vjp
 from einderiv.derive.arguments import resolve_wrt
+from einderiv.functions import symbol_domains
 from einderiv.ir.nodes import Expr, Size, Symbol, inputs_of
 from einderiv.ir.traversal import topological
 
@@ -53,19 +54,48 @@ def random_values(
     *,
     extra: tuple[Symbol, ...] = (),
 ) -> dict[str, np.ndarray]:
-    """Standard-normal values for every symbol (symmetric ones symmetrized)."""
+    """Standard-normal values for every symbol (symmetric ones symmetrized).
+
+    A symbol that a function with a restricted domain takes directly (``arcsin(x)``,
+    ``log(x)``) is drawn inside that domain instead (the registry's ``domain``).
+    """
     values: dict[str, np.ndarray] = {}
     syms = {sym.name: sym for sym in inputs_of(expr)}  # unused inputs too
     for sym in extra:
         syms.setdefault(sym.name, sym)
+    domains = symbol_domains(expr)
     for name in sorted(syms):
         sym = syms[name]
         shape = tuple(1 if d == "1" else sizes[d] for d in sym.dims)
-        value = rng.normal(size=shape)
-        if sym.symmetric:
-            value = (value + value.T) / 2
-        values[name] = value
+        values[name] = sample(rng, shape, domains.get(name), symmetric=sym.symmetric)
     return values
+
+
+def sample(
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    domain: tuple[float, float] | None = None,
+    *,
+    symmetric: bool = False,
+) -> np.ndarray:
+    """Standard-normal values of ``shape``, or uniform inside ``domain``.
+
+    The domain is clipped to ±3 and a tenth of its width kept off each end; symmetric
+    matrices are symmetrized.
+
+    >>> value = sample(np.random.default_rng(0), (4,), (-1.0, 1.0))
+    >>> bool(np.all(np.abs(value) < 0.8))
+    True
+    """
+    if domain is None:
+        value = rng.normal(size=shape)
+    else:
+        low, high = max(domain[0], -3.0), min(domain[1], 3.0)
+        margin = 0.1 * (high - low)
+        value = rng.uniform(low + margin, high - margin, size=shape)
+    if symmetric:
+        value = (value + value.T) / 2
+    return value
 
 
 def _sizes_from_values(expr: Expr, x: Symbol, values: Mapping[str, Any]) -> dict[str, int]:

@@ -69,12 +69,14 @@ ORACLE = {
     "trace": np.trace, "diag": np.diag, "outer": np.outer, "einsum": np.einsum,
     "softmax": _softmax, "logsumexp": _logsumexp, "inv": np.linalg.inv,
     "det": np.linalg.det, "logdet": lambda a: np.linalg.slogdet(a)[1],
+    "arctan": np.arctan, "cosh": np.cosh, "logaddexp": np.logaddexp,
 }
 
 UNARY = [
     "tanh({})", "sin({})", "sigmoid({})", "softplus({})", "exp(0.5 * tanh({}))",
     "log(1 + ({0}) * ({0}))", "sqrt(1 + ({0}) * ({0}))", "({}) ** 2", "({}) ** 3",
     "exp(-({0}) ** 2)", "({}) / 2", "-({})", "1.5 * ({})",
+    "arctan({})", "cosh(tanh({}))", "logaddexp({0}, 0.5 * ({0}))",
 ]
 
 

@@ -86,7 +86,7 @@ ERRORS = [
     ("x @ 2", r"'@' needs two arrays", 2, 1),
     ("einsum('ij,j->i', W, k)", r"label 'j' is dim 'm'(.|\n)*dim 'k'", 0, 1),
     ("einsum('ij,jk->ik', W)", r"2 input term\(s\) but 1 operand", 7, 1),
-    ("einsum('i...', x)", r"ellipsis", 7, 1),
+    ("einsum('i....', x)", r"not part of an ellipsis", 7, 1),
     ("einsum(W, x)", r"first argument must be a string literal", 7, 1),
     ("einsum()", r"needs a subscripts string", 0, 1),
     ("einsum('i,i', x, x, optimize=True)", r"no keyword arguments", 20, 1),

@@ -112,7 +112,8 @@ def test_mutations_of_valid_expressions(text):
 LEAVES = ["W", "x", "b", "y", "A", "S", "c", "ba", "k", "X", "2", "0.5", "-1", "0"]
 UNARY = ["tanh", "exp", "log", "log1p", "sigmoid", "sqrt", "abs", "relu", "softplus", "sin",
          "cos", "square", "sum", "mean", "trace", "diag", "transpose", "norm", "softmax",
-         "logsumexp", "inv", "det", "logdet", "np.linalg.inv", "np.sum"]
+         "logsumexp", "inv", "det", "logdet", "np.linalg.inv", "np.sum", "arctan", "erf",
+         "var", "std", "log_softmax", "np.arcsinh"]
 SUFFIX = [".T", ".sum()", ".sum(axis=0)", ".sum(axis=-1, keepdims=True)", ".mean(axis=1)",
           ".transpose()", ".transpose(1, 0)"]
 KWARGS = ["", ", axis=0", ", axis=1", ", axis=-1", ", axis=(0, 1)", ", keepdims=True",
@@ -131,9 +132,11 @@ def _grammar(children):
         st.tuples(children, st.sampled_from(["2", "-1", "0.5", "-1.5", "0"])).map(
             lambda t: f"{t[0]} ** {t[1]}"
         ),
-        st.tuples(children, children).map(lambda t: f"outer({t[0]}, {t[1]})"),
+        st.tuples(st.sampled_from(["outer", "maximum", "minimum", "logaddexp", "solve"]),
+                  children, children).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
         st.tuples(
-            st.sampled_from(["'ij,j->i'", "'ij,jk->ik'", "'ii'", "'i,i'", "'ij->ji'", "'ij'"]),
+            st.sampled_from(["'ij,j->i'", "'ij,jk->ik'", "'ii'", "'i,i'", "'ij->ji'", "'ij'",
+                             "'...ij,...jk'", "'i...->...'", "'...'"]),
             st.lists(children, min_size=1, max_size=2),
         ).map(lambda t: f"einsum({t[0]}, {', '.join(t[1])})"),
     )

@@ -120,9 +120,9 @@ def power(base: Any, exponent: Any) -> Expr:
     return make_func("pow", as_expr(base, "base of '**'"), float(exponent))  # type: ignore[arg-type]
 
 
-def matmul(left: Any, right: Any) -> Expr:
-    """``left @ right`` with numpy's rules for 1-D and 2-D operands (and stacked batches)."""
-    a, b = as_expr(left, "left operand of '@'"), as_expr(right, "right operand of '@'")
+def matmul(a: Any, b: Any) -> Expr:
+    """``a @ b`` with numpy's rules for 1-D and 2-D operands (and stacked batches)."""
+    a, b = as_expr(a, "left operand of '@'"), as_expr(b, "right operand of '@'")
     if not a.dims or not b.dims:
         raise ShapeError(
             f"'@' needs operands of rank >= 1, got dims {list(a.dims)} @ {list(b.dims)}; "
@@ -170,14 +170,21 @@ def matmul(left: Any, right: Any) -> Expr:
     return make_product(1.0, [(a, la), (b, lb)], tuple(out), ldims)
 
 
-def transpose(expr: Any, axes: Sequence[int] | None = None) -> Expr:
-    """Permute axes (reverse them by default), as ``np.transpose``."""
-    e = as_expr(expr, "transpose operand")
+def transpose(a: Any, axes: Sequence[int] | int | None = None) -> Expr:
+    """Permute axes (reverse them by default), as ``np.transpose``.
+
+    >>> import einderiv as ed
+    >>> ed.transpose(ed.symbols("X[n,m,k]"), (2, 0, 1)).shape
+    ('k', 'n', 'm')
+    """
+    e = as_expr(a, "transpose operand")
     rank = len(e.dims)
+    if isinstance(axes, int):  # (a bool is refused as an axis below)
+        axes = (axes,)
     if axes is None:
         perm = tuple(reversed(range(rank)))
     else:
-        perm = tuple(_normalize_axis(a, rank, "transpose") for a in axes)
+        perm = tuple(_normalize_axis(axis, rank, "transpose") for axis in axes)
         if sorted(perm) != list(range(rank)):
             raise ShapeError(f"transpose: axes {list(axes)} are not a permutation of {rank} axes")
     labels = tuple(range(rank))

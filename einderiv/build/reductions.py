@@ -1,11 +1,11 @@
-"""Reductions: sum, mean, norm, logsumexp and softmax over axes."""
+"""Structural reductions: sum, mean, logsumexp and softmax over axes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from einderiv.build.arithmetic import multiply, normalize_axes, subtract
+from einderiv.build.arithmetic import normalize_axes, subtract
 from einderiv.build.symbols import as_expr
 from einderiv.errors import ShapeError
 from einderiv.ir.nodes import Expr, LogSumExp, Size
@@ -13,7 +13,7 @@ from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.terms import make_product
 
 
-def reduce_sum(expr: Any, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
+def reduce_sum(a: Any, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
     """Sum over ``axis`` (all by default), as ``np.sum``; ``keepdims`` leaves size-1 axes.
 
     >>> import einderiv as ed
@@ -21,13 +21,13 @@ def reduce_sum(expr: Any, axis: int | Iterable[int] | None = None, keepdims: boo
     >>> ed.sum(X, axis=1, keepdims=True).shape
     ('n', '1')
     """
-    e = as_expr(expr, "sum operand")
+    e = as_expr(a, "sum operand")
     return _reduce(e, normalize_axes(axis, len(e.dims), "sum"), keepdims, mean=False)
 
 
-def mean(expr: Any, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
+def mean(a: Any, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
     """Mean over ``axis`` (all by default), as ``np.mean``."""
-    e = as_expr(expr, "mean operand")
+    e = as_expr(a, "mean operand")
     return _reduce(e, normalize_axes(axis, len(e.dims), "mean"), keepdims, mean=True)
 
 
@@ -50,15 +50,9 @@ def _reduce(e: Expr, axes: tuple[int, ...], keepdims: bool, *, mean: bool) -> Ex
     return make_product(1.0, factors, tuple(out), ldims)
 
 
-def norm(expr: Any) -> Expr:
-    """Frobenius norm (2-norm of a vector): ``sqrt(sum(x * x))``."""
-    e = as_expr(expr, "norm operand")
-    return make_func("sqrt", reduce_sum(multiply(e, e)))
-
-
-def logsumexp(expr: Any, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
+def logsumexp(a: Any, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> Expr:
     """``log(sum(exp(x), axis))`` evaluated stably (all axes by default, as jax)."""
-    e = as_expr(expr, "logsumexp operand")
+    e = as_expr(a, "logsumexp operand")
     axes = normalize_axes(axis, len(e.dims), "logsumexp")
     result: Expr = LogSumExp.make(e, axes)
     if keepdims:
@@ -69,9 +63,9 @@ def logsumexp(expr: Any, axis: int | Iterable[int] | None = None, keepdims: bool
     return result
 
 
-def softmax(expr: Any, axis: int | Iterable[int] = -1) -> Expr:
+def softmax(x: Any, axis: int | Iterable[int] = -1) -> Expr:
     """``exp(x - logsumexp(x, axis, keepdims=True))`` (last axis by default)."""
-    e = as_expr(expr, "softmax operand")
+    e = as_expr(x, "softmax operand")
     if not e.dims:
         raise ShapeError("softmax needs an operand of rank >= 1")
     axes = normalize_axes(axis, len(e.dims), "softmax")

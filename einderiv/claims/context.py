@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from einderiv.errors import EinderivError, ParseError
+from einderiv.functions import symbol_domains
 from einderiv.ir.nodes import (
     Expr,
     Func,
@@ -26,7 +27,7 @@ from einderiv.ir.traversal import topological
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.matrix import make_matfunc
 from einderiv.rewrite.terms import make_product, make_sum
-from einderiv.testing import default_sizes, random_values
+from einderiv.testing import default_sizes, random_values, sample
 from einderiv.text.parser import parse
 
 # -- building the context -------------------------------------------------------------
@@ -154,13 +155,19 @@ class ClaimContext:
 class Sampler:
     """Random points (several draws) at which claims and the truth are compared."""
 
-    def __init__(self, exprs: list[Expr], draws: int = 3) -> None:
+    def __init__(self, exprs: list[Expr], draws: int = 3, *, domains_of: tuple = ()) -> None:
+        """Draws for the symbols of ``exprs``, inside the domains of their functions.
+
+        ``domains_of`` adds expressions whose functions restrict the values too (the
+        function whose derivatives ``exprs`` are).
+        """
         self.sizes = default_sizes(*exprs)
         merged: dict[str, Symbol] = {}
         for e in exprs:
             merged.update((sym.name, sym) for sym in inputs_of(e))
         # parts of these expressions are evaluated with their inputs (for sizes)
         self.inputs = tuple(merged.values())
+        domains = symbol_domains(*exprs, *domains_of)  # arcsin(x): x inside (-1, 1)
         self.points = []
         for seed in range(draws):
             rng = np.random.default_rng(1234 + seed)
@@ -168,10 +175,7 @@ class Sampler:
             for name in sorted(merged):
                 sym = merged[name]
                 shape = tuple(1 if d == "1" else self.sizes[d] for d in sym.dims)
-                value = rng.normal(size=shape)
-                if sym.symmetric:
-                    value = (value + value.T) / 2
-                values[name] = value
+                values[name] = sample(rng, shape, domains.get(name), symmetric=sym.symmetric)
             self.points.append(values)
         self._cache: dict[str, list[np.ndarray]] = {}
 
@@ -279,9 +283,9 @@ def rebuild_with(node: Expr, done: dict[str, Expr], target: Expr, symbol: Symbol
     if isinstance(node, Sum):
         return make_sum([done[t.key] for t in node.terms], node.dims)
     if isinstance(node, Func):
-        return make_func(node.name, done[node.arg.key], node.param)
+        return make_func(node.name, [done[a.key] for a in node.args], node.param)
     if isinstance(node, MatFunc):
-        return make_matfunc(node.name, done[node.arg.key])
+        return make_matfunc(node.name, [done[a.key] for a in node.args])
     if isinstance(node, LogSumExp):
         return LogSumExp.make(done[node.arg.key], node.axes)
     return node

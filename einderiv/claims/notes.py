@@ -94,7 +94,7 @@ def holds_if_normalized(f: Expr, x: Symbol, claimed: Expr, truth: Expr) -> tuple
     for sym in sorted(f.symbols().values(), key=lambda s: s.name):
         if sym == x or not sym.dims or sym.dims[-1] == "1":
             continue
-        sampler = Sampler([truth, claimed])
+        sampler = Sampler([truth, claimed], domains_of=(f,))
         for point in sampler.points:
             if sym.name in point:
                 value = np.abs(point[sym.name]) + 0.1
@@ -117,7 +117,7 @@ def holds_if_symmetric(f: Expr, claimed: Expr, truth: Expr) -> bool:
     ]
     if not square:
         return False
-    sampler = Sampler([truth, claimed])
+    sampler = Sampler([truth, claimed], domains_of=(f,))
     for point in sampler.points:
         for sym in square:
             if sym.name in point:

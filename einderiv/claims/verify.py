@@ -116,7 +116,7 @@ def verify(
                 raise
             claimed, shape_problem = None, err.message
     if claimed is None:
-        sampler = Sampler([truth])
+        sampler = Sampler([truth], domains_of=(f,))
         truth_values = sampler.values(truth)
         fixes = single_edit_fixes(claim_text, context, truth, sampler, truth_values)
         mistakes = ["shape mismatch", *[kind for kind, _ in fixes if kind != "shape mismatch"]]
@@ -149,7 +149,7 @@ def verify(
         hint = ""
         if tuple(reversed(claimed.dims)) == truth.dims and len(truth.dims) == 2:
             hint = " (the claim has the transposed shape)"
-        sampler = Sampler([truth])
+        sampler = Sampler([truth], domains_of=(f,))
         fixes = single_edit_fixes(claim_text, context, truth, sampler, sampler.values(truth))
         mistakes += [kind for kind, _ in fixes if kind not in mistakes]
         fix = fixes[0][1] if fixes else None
@@ -162,7 +162,7 @@ def verify(
             f"Why: {reason}"
         )
         return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, **common)
-    sampler = Sampler([truth, claimed])
+    sampler = Sampler([truth, claimed], domains_of=(f,))
     truth_values = sampler.values(truth)
     claim_values = sampler.values(claimed)
     if truth_values is None or claim_values is None:

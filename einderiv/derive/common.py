@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from einderiv.functions import FUNCTIONS
+from einderiv.functions import FUNCTIONS, Elementwise
 from einderiv.ir.nodes import (
     Expr,
     Func,
@@ -39,6 +39,14 @@ def softmax_of(node: LogSumExp) -> Expr:
     return make_func("exp", shifted)
 
 
+def partials_of(node: Func) -> tuple[Expr, ...]:
+    """The partial derivative of ``node`` in each argument, elementwise (the arguments' dims)."""
+    entry = FUNCTIONS[node.name]
+    assert isinstance(entry, Elementwise), node.name
+    return entry.partials(node.args, node.param, make_func)
+
+
 def derivative_of(node: Func) -> Expr:
-    """The elementwise derivative ``f'(arg)`` of ``node`` (same dims as the argument)."""
-    return FUNCTIONS[node.name].derivative(node.arg, node.param, make_func)
+    """The elementwise derivative ``f'(arg)`` of a function of one argument."""
+    (partial,) = partials_of(node)
+    return partial

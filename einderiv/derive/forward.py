@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from einderiv.derive.common import dependents, derivative_of, label_range, softmax_of
+from einderiv.derive.common import dependents, label_range, partials_of, softmax_of
 from einderiv.ir.nodes import (
     Delta,
     Expr,
@@ -70,14 +70,18 @@ def _forward_rule(node, tangent, depends, extra, ne) -> Expr:
         inner = label_range(rank)
         e = label_range(ne, rank)
         ldims = dict(enumerate(dims))
-        return make_product(
-            1.0,
-            [(derivative_of(node), inner), (tangent[node.arg.key], inner + e)],
-            inner + e,
-            ldims,
-            inline=False,
-        )
+        terms = [
+            make_product(
+                1.0, [(partial, inner), (tangent[arg.key], inner + e)], inner + e, ldims,
+                inline=False,
+            )
+            for arg, partial in zip(node.args, partials_of(node), strict=True)
+            if arg.key in depends
+        ]
+        return make_sum(terms, dims)
     if isinstance(node, MatFunc):
+        if node.name == "solve":
+            return _solve_forward(node, tangent, depends, extra)
         return _matfunc_forward(node, tangent[node.arg.key], extra)
     if isinstance(node, LogSumExp):
         arg = node.arg
@@ -112,6 +116,29 @@ def _matfunc_forward(node: MatFunc, t: Expr, extra: tuple[str, ...]) -> Expr:
     if node.name == "det":
         factors.append((node, ()))
     return make_product(1.0, factors, e, ldims, inline=False)
+
+
+def _solve_forward(node: MatFunc, tangent, depends, extra: tuple[str, ...]) -> Expr:
+    """``∂X = solve(A, ∂B - ∂A X)`` for ``X = solve(A, B)``: no inverse is formed."""
+    from einderiv.rewrite.matrix import make_matfunc
+
+    a, b = node.args
+    rank = len(b.dims)
+    rest = label_range(rank - 1, 1)  # B's axes after the first (its columns)
+    j = rank
+    e = label_range(len(extra), rank + 1)
+    ldims = dict(enumerate(b.dims))
+    ldims[j] = a.dims[1]
+    ldims.update(zip(e, extra, strict=True))
+    terms = []
+    if b.key in depends:
+        terms.append(tangent[b.key])
+    if a.key in depends:
+        terms.append(make_product(
+            -1.0, [(tangent[a.key], (0, j) + e), (node, (j,) + rest)], (0,) + rest + e, ldims,
+            inline=False,
+        ))
+    return make_matfunc("solve", (a, make_sum(terms, b.dims + extra)))
 
 
 def identity_seed(wrt: Symbol) -> Expr:

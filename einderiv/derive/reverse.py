@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from einderiv.derive.common import dependents, derivative_of, label_range, softmax_of
+from einderiv.derive.common import dependents, label_range, partials_of, softmax_of
 from einderiv.ir.nodes import (
     Delta,
     Expr,
@@ -76,9 +76,13 @@ def _reverse_rule(node: Expr, adjoint: Expr, depends: set[str]):
                 yield term, adjoint
     elif isinstance(node, Func):
         inner = label_range(len(node.dims))
-        yield node.arg, make_product(
-            1.0, [(derivative_of(node), inner), (adjoint, inner)], inner, node.dims, inline=False
-        )
+        for arg, partial in zip(node.args, partials_of(node), strict=True):
+            if arg.key in depends:
+                yield arg, make_product(
+                    1.0, [(partial, inner), (adjoint, inner)], inner, node.dims, inline=False
+                )
+    elif isinstance(node, MatFunc) and node.name == "solve":
+        yield from _solve_reverse(node, adjoint, depends)
     elif isinstance(node, MatFunc):
         yield node.arg, _matfunc_reverse(node, adjoint)
     elif isinstance(node, LogSumExp):
@@ -103,3 +107,25 @@ def _matfunc_reverse(node: MatFunc, adjoint: Expr) -> Expr:
     if node.name == "det":
         factors.append((node, ()))
     return make_product(1.0, factors, (a, b), ldims, inline=False)
+
+
+def _solve_reverse(node: MatFunc, adjoint: Expr, depends: set[str]):
+    """Adjoints of ``X = solve(A, B)``, no inverse formed.
+
+    For the adjoint ``G`` of X: ``gB = solve(A.T, G)`` and ``gA = -gB X.T`` (summed
+    over B's columns).
+    """
+    from einderiv.rewrite.matrix import make_matfunc
+
+    a, b = node.args
+    n = a.dims[0]
+    transposed = make_product(1.0, [(a, (0, 1))], (1, 0), a.dims)
+    g_b = make_matfunc("solve", (transposed, adjoint))
+    if b.key in depends:
+        yield b, g_b
+    if a.key in depends:
+        rest = label_range(len(b.dims) - 1, 2)
+        ldims = {0: n, 1: n, **{k: b.dims[k - 1] for k in rest}}
+        yield a, make_product(
+            -1.0, [(g_b, (0,) + rest), (node, (1,) + rest)], (0, 1), ldims, inline=False
+        )

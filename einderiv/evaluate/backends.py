@@ -102,18 +102,21 @@ class _Ops:
         return self.xp.broadcast_to(value, shape)
 
     # -- functions ----------------------------------------------------------------------
-    def func(self, name: str, x: Any, param: float | None) -> Any:
-        """Elementwise ``name(x)`` with the backend's own kernels (the registry's ``array``)."""
-        return FUNCTIONS[name].array(self.xp, x, param)
+    def func(self, name: str, *args: Any, param: float | None) -> Any:
+        """Elementwise ``name(*args)`` with the backend's own kernels (the registry's ``array``)."""
+        return FUNCTIONS[name].array(self.xp, *args, param)
 
-    def matfunc(self, name: str, x: Any) -> Any:
-        """``inv``/``det``/``logdet`` with the backend's linear algebra."""
+    def matfunc(self, name: str, x: Any, *more: Any) -> Any:
+        """``inv``/``det``/``logdet``/``solve`` with the backend's linear algebra."""
         linalg = getattr(self.xp, "linalg", None)
         if linalg is None or not hasattr(linalg, "inv"):
             raise EvaluationError(
                 f"{name} is not available with backend '{self.backend}' (its array module has "
                 "no linalg.inv/det/slogdet); evaluate this expression with backend='numpy'"
             )
+        if name == "solve":  # A^-1 B along B's first axis, for B of any rank
+            rhs = more[0]
+            return linalg.solve(x, rhs.reshape(rhs.shape[0], -1)).reshape(rhs.shape)
         if name == "inv":
             return linalg.inv(x)
         if name == "det":
@@ -201,9 +204,10 @@ def evaluate_with_backend(
                 acc = value if acc is None else acc + value
             results[i] = ops.zeros(shape) if acc is None else ops.broadcast_to(acc, shape)
         elif kind == "func":
-            results[i] = ops.func(node.name, results[index_of[node.arg.key]], node.param)
+            args = [results[index_of[a.key]] for a in node.args]
+            results[i] = ops.func(node.name, *args, param=node.param)
         elif kind == "matfunc":
-            results[i] = ops.matfunc(node.name, results[index_of[node.arg.key]])
+            results[i] = ops.matfunc(node.name, *(results[index_of[a.key]] for a in node.args))
         elif kind == "logsumexp":
             results[i] = ops.logsumexp(results[index_of[node.arg.key]], node.axes)
         elif kind == "size":

@@ -221,10 +221,11 @@ class Compiled:
                 )
             elif kind == "func":
                 with np.errstate(all="ignore"):
-                    arg = results[self.index_of[node.arg.key]]
-                    results[i] = np.asarray(FUNCTIONS[node.name].evaluate(arg, node.param))
+                    args = [results[self.index_of[a.key]] for a in node.args]
+                    results[i] = np.asarray(FUNCTIONS[node.name].array(np, *args, node.param))
             elif kind == "matfunc":
-                results[i] = _run_matfunc(node, results[self.index_of[node.arg.key]])
+                args = [results[self.index_of[a.key]] for a in node.args]
+                results[i] = _run_matfunc(node, *args)
             elif kind == "logsumexp":
                 results[i] = _run_logsumexp(node, results[self.index_of[node.arg.key]])
             elif kind == "size":
@@ -286,8 +287,11 @@ def _run_sum(node: Sum, results, index_of, dim_size, owned, uses) -> tuple[np.nd
     return acc, True
 
 
-def _run_matfunc(node: MatFunc, value: np.ndarray) -> np.ndarray:
+def _run_matfunc(node: MatFunc, value: np.ndarray, *more: np.ndarray) -> np.ndarray:
     try:
+        if node.name == "solve":  # A^-1 B along B's first axis, for B of any rank
+            rhs = more[0]
+            return np.linalg.solve(value, rhs.reshape(rhs.shape[0], -1)).reshape(rhs.shape)
         if node.name == "inv":
             return np.linalg.inv(value)
         if node.name == "det":

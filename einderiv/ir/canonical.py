@@ -39,7 +39,7 @@ def is_symmetric(node: Expr) -> bool:
     elif isinstance(node, Delta):
         result = True
     elif isinstance(node, Func):
-        result = is_symmetric(node.arg)
+        result = all(is_symmetric(arg) for arg in node.args)
     elif isinstance(node, MatFunc):
         result = node.name == "inv" and is_symmetric(node.arg)
     elif isinstance(node, Sum):
@@ -205,8 +205,14 @@ def same(left: Expr, right: Expr) -> bool:
     if isinstance(left, Sum) or isinstance(right, Sum):
         return False
     if isinstance(left, Func) and isinstance(right, Func):
-        return left.name == right.name and left.param == right.param and same(left.arg, right.arg)
+        return left.name == right.name and left.param == right.param and _same_args(left, right)
     if isinstance(left, MatFunc) and isinstance(right, MatFunc):
-        return left.name == right.name and same(left.arg, right.arg)
+        return left.name == right.name and _same_args(left, right)
     lp, rp = as_product(left), as_product(right)
     return lp.coeff == rp.coeff and equivalent(lp, rp)
+
+
+def _same_args(left: Func | MatFunc, right: Func | MatFunc) -> bool:
+    return len(left.args) == len(right.args) and all(
+        same(a, b) for a, b in zip(left.args, right.args, strict=True)
+    )

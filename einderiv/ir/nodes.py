@@ -16,9 +16,10 @@ Node kinds:
   labels, and output labels.  A label not in the output is summed; an output label that
   no factor carries broadcasts (the value is constant along it).
 * :class:`Sum` -- terms with equal dims, added position by position.
-* :class:`Func` -- an elementwise function of one argument (``tanh``, ``pow`` with a
-  constant exponent, ...).
-* :class:`MatFunc` -- ``inv``, ``det`` and ``logdet`` of a square matrix.
+* :class:`Func` -- an elementwise function of one or more arguments of equal dims
+  (``tanh``, ``pow`` with a constant exponent, ``maximum(a, b)``, ...).
+* :class:`MatFunc` -- ``inv``, ``det`` and ``logdet`` of a square matrix, and
+  ``solve(A, B)``.
 * :class:`LogSumExp` -- ``log(sum(exp(x)))`` over some axes, evaluated stably.
 
 >>> from einderiv.ir import Symbol
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 Dims = tuple[str, ...]
@@ -322,39 +323,61 @@ class Sum(Expr):
 
 
 class Func(Expr):
-    """An elementwise function ``name(arg)``; ``param`` is the exponent for ``pow``."""
+    """An elementwise function ``name(*args)``; ``param`` is the exponent for ``pow``.
 
-    __slots__ = ("name", "arg", "param")
+    The arguments have equal dims (the builders broadcast them first); ``arg`` is the
+    first, the only one of a function of one argument.
+    """
+
+    __slots__ = ("name", "arg", "args", "param")
     kind = "func"
     name: str
     arg: Expr
+    args: tuple[Expr, ...]
     param: float | None
 
     @classmethod
-    def make(cls, name: str, arg: Expr, param: float | None = None) -> Func:
-        """Intern ``name(arg)``."""
-        arg = unwrap(arg)
+    def make(cls, name: str, arg: Expr | Sequence[Expr], param: float | None = None) -> Func:
+        """Intern ``name(arg)``, or ``name(*arg)`` for a sequence of arguments."""
+        args = _arguments(arg)
+        if any(a.dims != args[0].dims for a in args):
+            raise AssertionError(f"{name}: arguments of dims {[list(a.dims) for a in args]}")
         if param is not None:
             param = float(param)
+        keys = args[0].key if len(args) == 1 else tuple(a.key for a in args)
         return cls._intern(
-            (name, arg.key, repr(param)), arg.dims, (arg,), name=name, arg=arg, param=param
+            (name, keys, repr(param)), args[0].dims, args,
+            name=name, arg=args[0], args=args, param=param,
         )
 
 
 class MatFunc(Expr):
-    """A matrix function with its own index rule: ``inv``, ``det`` or ``logdet``."""
+    """A matrix function with its own index rule: ``inv``, ``det``, ``logdet``, ``solve``.
 
-    __slots__ = ("name", "arg")
+    ``solve(A, B)`` is ``A⁻¹ B`` along ``B``'s first axis (``B`` of any rank >= 1; its
+    dims are the result's); ``arg`` is the first argument, the square matrix.
+    """
+
+    __slots__ = ("name", "arg", "args")
     kind = "matfunc"
     name: str
     arg: Expr
+    args: tuple[Expr, ...]
 
     @classmethod
-    def make(cls, name: str, arg: Expr) -> MatFunc:
-        """Intern ``name(arg)``; ``arg`` must be square (checked by the builders)."""
-        arg = unwrap(arg)
-        dims = arg.dims if name == "inv" else ()
-        return cls._intern((name, arg.key), dims, (arg,), name=name, arg=arg)
+    def make(cls, name: str, arg: Expr | Sequence[Expr]) -> MatFunc:
+        """Intern ``name(arg)`` (``name(*arg)`` for a sequence); builders check shapes."""
+        args = _arguments(arg)
+        dims = args[0].dims if name == "inv" else args[-1].dims if name == "solve" else ()
+        keys = args[0].key if len(args) == 1 else tuple(a.key for a in args)
+        return cls._intern((name, keys), dims, args, name=name, arg=args[0], args=args)
+
+
+def _arguments(arg: Expr | Sequence[Expr]) -> tuple[Expr, ...]:
+    args = (unwrap(arg),) if isinstance(arg, Expr) else tuple(unwrap(a) for a in arg)
+    if not args:
+        raise AssertionError("a function needs at least one argument")
+    return args
 
 
 class LogSumExp(Expr):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from einderiv.functions import FUNCTIONS
+from einderiv.functions import FUNCTIONS, Elementwise, Matrix
 from einderiv.ir.nodes import (
     Delta,
     Expr,
@@ -33,9 +33,39 @@ def _einsum(node: Expr, size, memo: dict[str, str]) -> str:
     return text
 
 
-def numpy_function(name: str, arg: str, param: float | None = None) -> str:
-    """The numpy spelling of an elementwise function applied to ``arg`` (a numpy expression)."""
+def registry_spelling(name: str, args: list[str], dialect: str = "np") -> str:
+    """The registry's spelling of ``name(*args)`` (numpy text for each argument).
+
+    ``dialect`` picks the torch or jax spelling where the entry has one (``"torch"``,
+    ``"jax"``); the numpy spelling otherwise.
+
+    >>> registry_spelling("maximum", ["a", "b"])
+    'np.maximum(a, b)'
+    >>> registry_spelling("erf", ["x"], "torch")
+    'torch.special.erf(x)'
+    """
+    entry = FUNCTIONS[name]
+    assert isinstance(entry, Elementwise | Matrix), name
+    template = {"torch": entry.torch, "jax": entry.jax}.get(dialect) or entry.numpy
+    return template.format(*args)
+
+
+def numpy_solve(a: str, b: str, rank: int) -> str:
+    """``solve(a, b)`` along ``b``'s first axis: numpy's batched solve for a ``b`` of rank > 2.
+
+    >>> numpy_solve("A", "R", 3)
+    'np.moveaxis(np.linalg.solve(A, np.moveaxis(R, 0, -2)), -2, 0)'
+    """
+    if rank <= 2:
+        return registry_spelling("solve", [a, b])
+    inner = registry_spelling("solve", [a, f"np.moveaxis({b}, 0, -2)"])
+    return f"np.moveaxis({inner}, -2, 0)"
+
+
+def numpy_function(name: str, args: list[str], param: float | None = None) -> str:
+    """The numpy spelling of an elementwise function applied to ``args`` (numpy expressions)."""
     if name == "pow":
+        (arg,) = args
         assert param is not None
         if param == -1.0:
             return f"(1 / {arg})"
@@ -44,14 +74,8 @@ def numpy_function(name: str, arg: str, param: float | None = None) -> str:
         exponent = format_number(param)
         return f"{arg}**{exponent}" if param >= 0 else f"{arg}**({exponent})"
     if name == "sigmoid":
-        return f"(1 / (1 + np.exp(-{arg})))"
-    if name == "relu":
-        return f"np.maximum({arg}, 0)"
-    if name == "step":
-        return f"np.heaviside({arg}, 0.0)"
-    if name == "softplus":
-        return f"np.logaddexp(0, {arg})"
-    return f"{FUNCTIONS[name].numpy}({arg})"
+        return f"(1 / (1 + np.exp(-{args[0]})))"
+    return registry_spelling(name, args)
 
 
 def numpy_logsumexp(arg: str, axes: tuple[int, ...], rank: int) -> str:
@@ -72,15 +96,15 @@ def _einsum_node(node: Expr, size, memo) -> str:
     if isinstance(node, Delta):
         return f"np.eye({size(node.dim)})"
     if isinstance(node, Func):
-        arg = _einsum(node.arg, size, memo)
-        return numpy_function(node.name, f"({arg})" if node.name == "pow" else arg, node.param)
+        args = [_einsum(a, size, memo) for a in node.args]
+        if node.name == "pow":
+            args = [f"({args[0]})"]
+        return numpy_function(node.name, args, node.param)
     if isinstance(node, MatFunc):
-        arg = _einsum(node.arg, size, memo)
-        if node.name == "inv":
-            return f"np.linalg.inv({arg})"
-        if node.name == "det":
-            return f"np.linalg.det({arg})"
-        return f"np.linalg.slogdet({arg})[1]"
+        args = [_einsum(a, size, memo) for a in node.args]
+        if node.name == "solve":
+            return numpy_solve(args[0], args[1], len(node.args[1].dims))
+        return registry_spelling(node.name, args)
     if isinstance(node, LogSumExp):
         arg = _einsum(node.arg, size, memo)
         return numpy_logsumexp(f"({arg})", node.axes, len(node.arg.dims))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from einderiv.functions import FUNCTIONS, Elementwise, Matrix
 from einderiv.render.numpytext import number_text
 from einderiv.render.tree import (
     ADD,
@@ -34,22 +35,6 @@ def latex_name(name: str) -> str:
     if len(name) > 1 and name[-1].isdigit() and name[:-1].isalpha():
         return f"{name[:-1]}_{{{name[-1]}}}"
     return name
-
-
-_LATEX_FUNCS = {
-    "tanh": r"\tanh",
-    "exp": r"\exp",
-    "log": r"\log",
-    "sin": r"\sin",
-    "cos": r"\cos",
-    "sigmoid": r"\sigma",
-    "log1p": r"\mathrm{log1p}",
-    "abs": r"\mathrm{abs}",
-    "sign": r"\mathrm{sign}",
-    "relu": r"\mathrm{relu}",
-    "step": r"\mathrm{step}",
-    "softplus": r"\mathrm{softplus}",
-}
 
 
 def _paren(text: str) -> str:
@@ -149,12 +134,12 @@ def _tex_call(node: Call) -> tuple[str, float]:
     inner = tex(arg)[0]
     if node.fn == "trace":
         return r"\mathrm{tr}" + _paren(inner), ATOM
-    if node.fn == "det":
-        return r"\det" + _paren(inner), ATOM
-    if node.fn == "logdet":
-        return r"\log\det" + _paren(inner), ATOM
     if node.fn == "inv":
+        if isinstance(arg, Transpose):  # inv(A.T) = A^{-T}
+            return _sup_base(arg.arg) + r"^{-\top}", ATOM
         return _sup_base(arg) + "^{-1}", ATOM
+    if node.fn == "solve":  # A^{-1} B, read as a chain (transposes fold into ^{-\top})
+        return tex(MatMul(node.rank, (Call(2, "inv", (arg,)), node.args[1])))
     if node.fn in ("diag", "diagonal"):
         return r"\mathrm{diag}" + _paren(inner), ATOM
     if node.fn == "outer":
@@ -171,6 +156,12 @@ def _tex_call(node: Call) -> tuple[str, float]:
         if p == 0.5:
             return r"\sqrt{" + inner + "}", ATOM
         return _sup_base(arg) + "^{" + number_text(p) + "}", POW
-    if node.fn == "sqrt":
-        return r"\sqrt{" + inner + "}", ATOM
-    return _LATEX_FUNCS.get(node.fn, r"\mathrm{" + node.fn + "}") + _paren(inner), ATOM
+    entry = FUNCTIONS[node.fn]
+    assert isinstance(entry, Elementwise | Matrix), node.fn
+    args = [tex(a)[0] for a in node.args]
+    if "#1" in entry.latex:  # a template: arguments inserted as they are
+        text = entry.latex
+        for k, value in enumerate(args):
+            text = text.replace(f"#{k + 1}", value)
+        return text, ATOM
+    return entry.latex + _paren(", ".join(args)), ATOM

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 
-from einderiv.functions import FUNCTIONS
+from einderiv.functions import FUNCTIONS, Elementwise, Matrix
 from einderiv.render.compose import scale
-from einderiv.render.einsum_form import numpy_logsumexp
+from einderiv.render.einsum_form import numpy_logsumexp, numpy_solve, registry_spelling
 from einderiv.render.numbers import format_number
 from einderiv.render.tree import (
     ADD,
@@ -41,12 +41,12 @@ def _wrap(text_prec: tuple[str, int], need: int) -> str:
     return text if prec >= need else f"({text})"
 
 
-_DIALECT = ["np"]  # "torch" spells a few functions the torch way (see codegen)
+_DIALECT = ["np"]  # "torch", "jax": the registry's spellings for those (see codegen)
 
 
 @contextlib.contextmanager
 def dialect(name: str):
-    """Print numpy text in ``name``'s spelling (``"np"`` or ``"torch"``) inside the block."""
+    """Print numpy text in ``name``'s spelling (``"np"``, ``"torch"``, ``"jax"``) in the block."""
     _DIALECT.append(name)
     try:
         yield
@@ -121,37 +121,45 @@ def _np_uncached(node: MNode) -> tuple[str, int]:
     raise AssertionError(node)  # pragma: no cover
 
 
+def _row(node: MNode, rank: int) -> MNode:
+    """A row placed in a matrix broadcasts without an index (``v`` for ``v[None, :]``)."""
+    if isinstance(node, Expand) and node.axis == 1 and rank == 2:
+        return node.arg
+    return node
+
+
 def _is_reciprocal(node: MNode) -> bool:
     return isinstance(node, Call) and node.fn == "pow" and node.param == -1.0 and node.rank == 0
 
 
+#: calls the network reader makes (not registry functions: read off tensor networks)
 _NP_CALLS = {
     "trace": "np.trace",
     "diagonal": "np.diag",
     "diag": "np.diag",
     "outer": "np.outer",
-    "inv": "np.linalg.inv",
-    "det": "np.linalg.det",
 }
 
 
 def _np_call(node: Call) -> tuple[str, int]:
-    args = [_np(a)[0] for a in node.args]
+    args = [_np(_row(a, node.rank))[0] for a in node.args]
     if node.fn in _NP_CALLS:
         return f"{_NP_CALLS[node.fn]}({', '.join(args)})", ATOM
     arg = node.args[0]
-    if node.fn == "logdet":
-        return f"np.linalg.slogdet({args[0]})[1]", ATOM
-    if _DIALECT[-1] == "torch":
-        torch_text = _torch_call(node, args[0])
-        if torch_text is not None:
-            return torch_text, ATOM
     if node.fn == "logsumexp":
         axes = node.param
         assert isinstance(axes, tuple)
+        if _DIALECT[-1] == "torch":
+            return f"torch.logsumexp({args[0]}, dim={axes if len(axes) > 1 else axes[0]})", ATOM
         # a sum of the log and the max: parenthesized only where an operator needs it
         return numpy_logsumexp(_wrap(_np(arg), ATOM), axes, arg.rank)[1:-1], ADD
-    if node.fn == "pow":
+    if node.fn == "solve":
+        return numpy_solve(args[0], args[1], node.args[1].rank), ATOM
+    entry = FUNCTIONS[node.fn]
+    assert isinstance(entry, Elementwise | Matrix), node.fn
+    if {"torch": entry.torch, "jax": entry.jax}.get(_DIALECT[-1]):
+        return registry_spelling(node.fn, args, _DIALECT[-1]), ATOM
+    if node.fn == "pow":  # spelled with operators (see the registry's schema)
         p = node.param
         assert isinstance(p, float)
         if p == -1.0:
@@ -160,31 +168,11 @@ def _np_call(node: Call) -> tuple[str, int]:
             return f"np.sqrt({args[0]})", ATOM
         exponent = number_text(p) if p >= 0 else f"({number_text(p)})"
         return f"{_wrap(_np(arg), ATOM)}**{exponent}", POW
-    if node.fn == "sigmoid":
+    if node.fn == "sigmoid":  # numpy has no sigmoid
         if isinstance(arg, Scale) and arg.coeff < 0:  # sigmoid(-u) = 1 / (1 + exp(u))
             return f"1 / (1 + np.exp({_np(scale(-arg.coeff, arg.arg))[0]}))", MUL
         return f"1 / (1 + np.exp(-{_wrap(_np(arg), UNARY)}))", MUL
-    if node.fn == "relu":
-        return f"np.maximum({args[0]}, 0)", ATOM
-    if node.fn == "step":
-        return f"np.heaviside({args[0]}, 0.0)", ATOM
-    if node.fn == "softplus":
-        return f"np.logaddexp(0, {args[0]})", ATOM
-    return f"{FUNCTIONS[node.fn].numpy}({args[0]})", ATOM
-
-
-def _torch_call(node: Call, arg: str) -> str | None:
-    if node.fn == "logsumexp":
-        axes = node.param
-        assert isinstance(axes, tuple)
-        return f"torch.logsumexp({arg}, dim={axes if len(axes) > 1 else axes[0]})"
-    simple = {"relu": "torch.relu", "sigmoid": "torch.sigmoid",
-              "softplus": "torch.nn.functional.softplus"}
-    if node.fn in simple:
-        return f"{simple[node.fn]}({arg})"
-    if node.fn == "step":
-        return f"(({arg}) > 0) * 1.0"
-    return None
+    return registry_spelling(node.fn, args), ATOM
 
 
 def to_text(node: MNode) -> str:

@@ -82,8 +82,8 @@ class Renderer:
         if isinstance(node, Func):
             return self._func(node), self.all(rank)
         if isinstance(node, MatFunc):
-            arg = self.full(node.arg)
-            return Call(rank, node.name, (arg,)), self.all(rank)
+            args = tuple(self.full(a) for a in node.args)
+            return Call(rank, node.name, args), self.all(rank)
         if isinstance(node, LogSumExp):
             arg = self.full(node.arg)
             return Call(rank, "logsumexp", (arg,), node.axes), self.all(rank)
@@ -97,10 +97,15 @@ class Renderer:
         raise AssertionError(node.kind)  # pragma: no cover
 
     def _func(self, node: Func) -> MNode:
-        arg = self.full(node.arg)
-        if node.name == "pow":
-            return Call(arg.rank, "pow", (arg,), node.param)
-        return Call(arg.rank, node.name, (arg,))
+        rank = len(node.dims)
+        if len(node.args) == 1:
+            (arg,) = (self.full(a) for a in node.args)
+            return Call(rank, node.name, (arg,), node.param if node.name == "pow" else None)
+        # several arguments broadcast as numpy does (as the terms of a sum)
+        rendered = [self.render(a, True) for a in node.args]
+        if frozenset().union(*(c for _, c in rendered)) != self.all(rank):
+            rendered[0] = self.render(node.args[0], False)
+        return Call(rank, node.name, tuple(tree for tree, _ in rendered), node.param)
 
     def _sum(self, node: Sum, bcast: bool) -> tuple[MNode, frozenset[int]]:
         rank = len(node.dims)
@@ -170,8 +175,9 @@ class Renderer:
         ops = diag_deltas(ops, trace)
         ops, relabelled = unit_axes(ops, out, ldims, trace)
         ops, scalars = read_network(ops, out, trace, scalars)
-        gap = ldims[out[-1]] if out else "1"
-        ones = Leaf(1, f"np.ones({self.size(gap)})", r"\mathbf{1}", kind="ones")
+        def ones(dim: str) -> MNode:
+            return Leaf(1, f"np.ones({self.size(dim)})", r"\mathbf{1}", kind="ones")
+
         result, covered = finalize(ops, out, ldims, bcast, ones, trace)
         covered = covered - relabelled
         if covered != self.all(len(out)) and not bcast:

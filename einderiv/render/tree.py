@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from einderiv.functions import FUNCTIONS
+from einderiv.functions import FUNCTIONS, Elementwise
 
 # Precedence levels of the printed numpy text.
 ADD, MUL, UNARY, POW, ATOM = 1, 2, 3, 4, 5
@@ -138,12 +138,10 @@ def transpose(node: MNode) -> MNode:
         return Expand(2, node.arg, 1 - node.axis)
     if isinstance(node, Call) and node.fn == "outer":
         return Call(2, "outer", (node.args[1], node.args[0]))
-    if isinstance(node, Call) and node.fn in _ELEMENTWISE_FNS:
-        return Call(2, node.fn, (transpose(node.args[0]),), node.param)
+    if isinstance(node, Call) and isinstance(FUNCTIONS.get(node.fn), Elementwise):
+        return Call(2, node.fn, tuple(transpose(a) for a in node.args), node.param)
     return Transpose(2, node)
 
-
-_ELEMENTWISE_FNS = set(FUNCTIONS)
 
 
 def count_transposes(node: MNode) -> int:

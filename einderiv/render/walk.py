@@ -26,6 +26,7 @@ places what is left along the output axes (orientation, outer products, broadcas
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from einderiv.render.compose import expand, matmul, mul, scale
@@ -251,13 +252,13 @@ def finalize(
     out: Labels,
     ldims: tuple[str, ...],
     bcast: bool,
-    ones: MNode,
+    ones: Callable[[str], MNode],
     trace: list[Step],
 ) -> tuple[MNode, frozenset[int]]:
     """Place what the rules left along the output axes; ``(tree, covered axes)``.
 
-    ``ones`` is the all-ones vector of the second output axis' size (an outer product
-    with it spreads a vector along an axis no factor carries).
+    ``ones(dim)`` is the all-ones vector of ``dim`` (an outer product with it spreads a
+    vector along an axis no factor carries).
     """
     seen: set[int] = set()
     for _, labels in ops:
@@ -290,7 +291,8 @@ def finalize(
         return expand(tree, pos), everything
     if bcast:
         return expand(tree, pos), frozenset({pos})
-    pair = (tree, ones) if pos == 0 else (ones, tree)
+    spread = ones(ldims[gap])
+    pair = (tree, spread) if pos == 0 else (spread, tree)
     made = Call(2, "outer", pair)
     trace.append(Step("broadcast", ((tree, labels),), (made, out), gap))
     return made, everything

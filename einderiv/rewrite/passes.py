@@ -77,9 +77,9 @@ def _rebuild(node: Expr, done: dict[str, Expr], *, inline: bool) -> Expr:
     elif isinstance(node, Sum):
         result = make_sum([done[t.key] for t in node.terms], node.dims)
     elif isinstance(node, Func):
-        result = make_func(node.name, done[node.arg.key], node.param)
+        result = make_func(node.name, [done[a.key] for a in node.args], node.param)
     elif isinstance(node, MatFunc):
-        result = make_matfunc(node.name, done[node.arg.key])
+        result = make_matfunc(node.name, [done[a.key] for a in node.args])
     elif isinstance(node, LogSumExp):
         result = LogSumExp.make(done[node.arg.key], node.axes)
     else:

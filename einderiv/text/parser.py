@@ -15,9 +15,10 @@ Round trip: the numpy spellings that ``to_numpy()`` writes parse back to the sam
 expression (so a claim in the renderer's own form verifies), in those forms only:
 ``X.shape[k]`` (``X`` may be any declared symbol, as in rendered sizes), ``np.ones``,
 ``np.zeros`` and ``np.eye`` of such sizes, ``v[:, None]`` and ``v[None, :]``,
-``np.linalg.slogdet(X)[1]``, ``np.maximum(x, 0)``, ``np.heaviside(x, 0.0)``,
-``np.logaddexp(0, x)``, ``float(...)`` and the stable logsumexp
-``np.log(np.exp(a - a.max(...)).sum(...)) + a.max(...)``.
+``np.linalg.slogdet(X)[1]``, ``np.heaviside(x, 0.0)``, ``float(...)`` and the stable
+logsumexp ``np.log(np.exp(a - a.max(...)).sum(...)) + a.max(...)``; ``np.maximum(x, 0)``
+and ``np.logaddexp(0, x)`` are registry functions that simplify to ``relu`` and
+``softplus``.  The callable functions are the registry's (:mod:`einderiv.functions`).
 
 Programs: statements are separated by newlines or ``;``.  Each is an expression or an
 assignment ``name = expression`` (also ``name += expression`` and the other augmented
@@ -49,6 +50,8 @@ from typing import Any
 
 from einderiv import build as builders
 from einderiv.errors import EinderivError, ParseError, SubscriptError, SymbolError
+from einderiv.functions import FUNCTIONS as REGISTRY
+from einderiv.functions import public_names
 from einderiv.ir.nodes import Delta, Expr, Size, Symbol, annotate, constant
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.terms import make_product, make_sum
@@ -65,12 +68,12 @@ _CONSTANTS = {"pi": math.pi, "e": math.e}
 _EXAMPLE = "write numpy-like text such as 'tanh(W @ x + b)' or 'sum(a * g)'"
 
 
-# -- the function table ---------------------------------------------------------------
+# -- the function table: read from the registry ------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Function:
-    """A callable name: its builder and its parameters.
+    """A callable name: its builder and its parameters (from its registry entry).
 
     ``exprs`` are the expression parameters (positional, required); ``options`` the
     static parameters with their defaults (literals: integers, tuples, ``None``, bools).
@@ -81,63 +84,25 @@ class _Function:
     options: tuple[tuple[str, Any], ...] = ()
 
 
-def _dot(a: Expr, b: Expr) -> Expr:
-    if len(a.dims) > 2 or len(b.dims) > 2:
-        raise builders.ShapeError(
-            f"dot of operands with dims {list(a.dims)} and {list(b.dims)}: only 1-D and 2-D "
-            "operands are supported; use '@' or einsum for stacked arrays"
-        )
-    return builders.matmul(a, b)
+def _calls() -> dict[str, _Function]:
+    calls: dict[str, _Function] = {}
+    for name in public_names():
+        entry = REGISTRY[name]
+        spec = _Function(builders.BUILDERS[name], entry.arrays, entry.options)
+        for alias in (name, *entry.aliases):
+            calls[alias] = spec
+    return calls
 
 
-def _transpose(a: Expr, axes: Any = None) -> Expr:
-    return builders.transpose(a, (axes,) if isinstance(axes, int) else axes)
+FUNCTIONS: dict[str, _Function] = _calls()
+"""Every function name text may call (besides ``einsum``), with its parameters: the public
+entries of the registry (:mod:`einderiv.functions`) and their aliases."""
 
+_METHODS = {name for name in public_names() if REGISTRY[name].method}
 
-_ELEMENTWISE = {
-    "tanh": builders.tanh,
-    "exp": builders.exp,
-    "log": builders.log,
-    "log1p": builders.log1p,
-    "sigmoid": builders.sigmoid,
-    "expit": builders.sigmoid,
-    "sqrt": builders.sqrt,
-    "abs": builders.abs_,
-    "absolute": builders.abs_,
-    "relu": builders.relu,
-    "softplus": builders.softplus,
-    "sin": builders.sin,
-    "cos": builders.cos,
-    "square": builders.square,
-    "sign": builders.sign,
-}
-
-FUNCTIONS: dict[str, _Function] = {
-    **{name: _Function(fn, ("x",)) for name, fn in _ELEMENTWISE.items()},
-    "sum": _Function(builders.reduce_sum, ("a",), (("axis", None), ("keepdims", False))),
-    "mean": _Function(builders.mean, ("a",), (("axis", None), ("keepdims", False))),
-    "trace": _Function(builders.trace, ("a",)),
-    "diag": _Function(builders.diag, ("v",)),
-    "outer": _Function(builders.outer, ("a", "b")),
-    "transpose": _Function(_transpose, ("a",), (("axes", None),)),
-    "norm": _Function(builders.norm, ("x",)),
-    "softmax": _Function(builders.softmax, ("x",), (("axis", -1),)),
-    "logsumexp": _Function(builders.logsumexp, ("a",), (("axis", None), ("keepdims", False))),
-    "inv": _Function(builders.inv, ("a",)),
-    "det": _Function(builders.det, ("a",)),
-    "logdet": _Function(builders.logdet, ("a",)),
-    "matmul": _Function(builders.matmul, ("a", "b")),
-    "dot": _Function(_dot, ("a", "b")),
-}
-"""Every function name text may call (besides ``einsum``), with its parameters."""
-
-_METHODS = {"sum", "mean", "transpose"}
 
 #: numpy calls the renderer writes in ``to_numpy()``, read back in those forms only
-_RENDERED = {
-    "ones", "zeros", "ones_like", "zeros_like", "eye", "float", "maximum", "heaviside",
-    "logaddexp",
-}
+_RENDERED = {"ones", "zeros", "ones_like", "zeros_like", "eye", "float", "heaviside"}
 _SLOGDET = {"np.linalg.slogdet", "numpy.linalg.slogdet"}
 _LOG = {"np.log", "numpy.log", "log", "jnp.log", "jax.numpy.log"}
 _EXP = {"np.exp", "numpy.exp", "exp", "jnp.exp", "jax.numpy.exp"}
@@ -768,7 +733,7 @@ class _Parser:
         if (isinstance(target, ast.Call) and self.dotted(target.func) in _SLOGDET
                 and isinstance(index, ast.Constant) and index.value == 1
                 and len(target.args) == 1 and not target.keywords):
-            return self.build(node, builders.logdet, self.expr(target.args[0]))
+            return self.build(node, builders.BUILDERS["logdet"], self.expr(target.args[0]))
         if isinstance(index, ast.Tuple) and len(index.elts) == 2:
             kinds = ["none" if isinstance(e, ast.Constant) and e.value is None
                      else "all" if isinstance(e, ast.Slice) and e.lower is None
@@ -823,17 +788,11 @@ class _Parser:
         if name == "eye":
             (dim,) = self.dims_of(args[0])
             return constant(1.0) if dim == "1" else Delta.make(dim)
-        # np.maximum(x, 0), np.heaviside(x, 0.0), np.logaddexp(0, x)
+        # np.heaviside(x, 0.0): the derivative of relu
         first, second = (self.visit(a) for a in args)
-        const_at = 0 if name == "logaddexp" else 1
-        value = (first, second)[1 - const_at]
-        if (first, second)[const_at] != 0.0 or not isinstance(value, Expr):
-            example = {"maximum": "np.maximum(x, 0)", "heaviside": "np.heaviside(x, 0.0)",
-                       "logaddexp": "np.logaddexp(0, x)"}[name]
-            raise self.error(f"only the form {example} is supported", node)
-        fn = {"maximum": builders.relu, "logaddexp": builders.softplus,
-              "heaviside": lambda e: make_func("step", e)}[name]
-        return self.build(node, fn, value)
+        if second != 0.0 or not isinstance(first, Expr):
+            raise self.error("only the form np.heaviside(x, 0.0) is supported", node)
+        return self.build(node, make_func, "step", first)
 
     def is_logsumexp_form(self, node: ast.BinOp) -> bool:
         return self._logsumexp_parts(node) is not None
