@@ -128,6 +128,15 @@ def test_no_private_name_of_another_module_is_imported():
     assert not borrowed, "private names imported across modules:\n" + "\n".join(borrowed)
 
 
+def test_no_module_is_much_over_600_lines():
+    long = {
+        str(p.relative_to(ROOT.parent)): n
+        for p in ROOT.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 650
+    }
+    assert not long, f"modules over ~600 lines (split them along their seams): {long}"
+
+
 def test_the_layer_checks_catch_a_circle_and_an_upward_import(tmp_path, monkeypatch):
     """The checks themselves can fail: a fake low module importing a high one is caught."""
     fake = tmp_path / "einderiv"

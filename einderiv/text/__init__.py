@@ -5,6 +5,7 @@ See :func:`einderiv.text.parser.parse` for the contract.
 
 from __future__ import annotations
 
-from einderiv.text.parser import FUNCTIONS, MAX_DEPTH, MAX_LENGTH, parse
+from einderiv.text.parser import parse
+from einderiv.text.tables import FUNCTIONS, MAX_DEPTH, MAX_LENGTH
 
 __all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "parse"]
