@@ -176,8 +176,8 @@ class Compiled:
             taken.append((name, value, dtype, native))
         used = self._sizes_from_other_values(values, dim_size)
         dtypes = tuple([entry[2] for entry in taken])
-        if not taken:  # nothing else to take the dtype and device from
-            dtypes = tuple(self._size_source_dtypes(values, used, devices))
+        if not taken:  # no symbol: the values that gave sizes, else all values passed
+            dtypes = tuple(self._fallback_dtypes(values, used or list(values), devices))
         placement = self._placement(dtypes, backend.devices_agree(devices) if devices else None)
         to_backend, compute = backend.to_backend, placement.dtype
         arrays = {
@@ -193,10 +193,13 @@ class Compiled:
                 )
         return arrays, {dim: entry[0] for dim, entry in dim_size.items()}, placement
 
-    def _size_source_dtypes(
+    def _fallback_dtypes(
         self, values: Mapping[str, Any], names: list[str], devices: dict[str, Any]
     ) -> list[np.dtype]:
-        """Dtypes (and devices, into ``devices``) of the values that gave sizes."""
+        """Dtypes (and devices, into ``devices``) of ``values[names]``: a call's with no symbol.
+
+        ``grad(trace(A), A)`` is an identity in ``A``'s dtype, on ``A``'s device.
+        """
         dtypes = []
         for name in names:
             try:
@@ -325,6 +328,11 @@ class Compiled:
                         f"'{backend.name}' ({err}); evaluate with backend='numpy', or "
                         "compute this part with the backend's own functions"
                     ) from None
+                except (TypeError, RuntimeError) as err:  # e.g. a kernel missing for a dtype
+                    raise EvaluationError(
+                        f"function '{node.name}' failed with backend '{backend.name}' in "
+                        f"{placement.dtype} ({err}); cast the inputs to float32 or float64"
+                    ) from None
                 results[i] = conform(value, placement)
             elif kind == "matfunc":
                 results[i] = conform(self._matfunc(node, results), placement)
@@ -361,6 +369,12 @@ class Compiled:
         except backend.singular as err:
             raise EvaluationError(
                 f"{node.name} of a singular matrix ({err}); check the values of {node.arg!r}"
+            ) from None
+        except (TypeError, RuntimeError, ValueError) as err:  # e.g. no float16 linalg
+            raise EvaluationError(
+                f"backend '{backend.name}' cannot compute {node.name} in "
+                f"{args[0].dtype if args else '?'} ({err}); cast the inputs to float32 or "
+                "float64"
             ) from None
 
 

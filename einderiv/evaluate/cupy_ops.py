@@ -8,6 +8,11 @@ tied output axes are a contraction with identities; ``inv``/``det``/``logdet``/`
 from ``cupy.linalg``.  The table is built from the module handed in, so its wiring is
 tested against a stand-in namespace where cupy (a CUDA library) is not installed; that
 test says nothing about cupy's own results.
+
+Example (needs cupy and a GPU)::
+
+    f = ed.compile(ed.grad(loss, "w"), backend="cupy")
+    f(X=cupy.asarray(X, dtype=cupy.float32), w=w)  # a float32 cupy array, current device
 """
 
 from __future__ import annotations

@@ -10,10 +10,11 @@ tensors evaluate to meta tensors).  Products are ``opt_einsum`` contractions wit
 writes into tensors autograd may need).  The result is never the caller's own tensor:
 an input returned as is is cloned, a broadcast (stride-0) result is made contiguous.
 
->>> import torch, einderiv as ed
->>> x = ed.symbols("x[n]")
->>> ed.compile(2 * x, backend="torch")(x=torch.ones(2, dtype=torch.float32))
-tensor([2., 2.])
+Example (needs torch; tests/test_backends.py runs it)::
+
+    x = ed.symbols("x[n]")
+    ed.compile(2 * x, backend="torch")(x=torch.ones(2, dtype=torch.float32))
+    # tensor([2., 2.]) -- float32, on x's device
 """
 
 from __future__ import annotations
