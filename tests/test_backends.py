@@ -589,7 +589,7 @@ def test_cupy_table_is_wired_to_its_namespace(stand_in_cupy, name):
 
 
 def test_a_function_the_namespace_lacks_names_backend_and_function(stand_in_cupy):
-    module = stand_in_cupy(missing=("tanh", "inv"))
+    module = stand_in_cupy(missing=("tanh", "inv", "max"))
     x, A = ed.symbols("x[n] A[n,n]")
     table = cupy_backend(module)
     with pytest.raises(ed.EvaluationError, match=r"function 'tanh' is not available with "
@@ -598,3 +598,6 @@ def test_a_function_the_namespace_lacks_names_backend_and_function(stand_in_cupy
     with pytest.raises(ed.EvaluationError, match=r"matrix function 'inv' is not available with "
                                                  r"backend 'cupy'"):
         Compiled(ed.inv(A), table)({"A": np.eye(2)})
+    with pytest.raises(ed.EvaluationError, match=r"logsumexp is not available with backend "
+                                                 r"'cupy'.*has no attribute 'max'"):
+        Compiled(ed.logsumexp(x), table)({"x": np.ones(2)})

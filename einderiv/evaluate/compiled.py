@@ -115,6 +115,8 @@ class Compiled:
         self._inputs = {i for i, n in enumerate(self.nodes) if isinstance(n, Symbol)}
         self._symmetric = [sym.name for sym in self.symbols if sym.symmetric]
         self._quiet = any(n.kind in ("func", "logsumexp") for n in self.nodes)
+        # the position of each node's first child (the argument of a function)
+        self._arg = [self.index_of[n.children[0].key] if n.children else -1 for n in self.nodes]
 
     # -- binding values ---------------------------------------------------------------
     def bind(
@@ -282,9 +284,9 @@ class Compiled:
         is a buffer this call allocated.
         """
         backend = self.backend
-        xp, conform = backend.xp, backend.conform
+        xp, conform, add_terms = backend.xp, backend.conform, backend.add_terms
         nodes: list[Any] = self.nodes  # Any: each branch reads its own kind's fields
-        index_of = self.index_of
+        arg_of = self._arg
         results: list[Any] = [None] * len(nodes)
         # owned[i]: results[i] is a temporary buffer this call allocated, that no other
         # node aliases -- a backend that writes in place may accumulate a sum into it
@@ -308,7 +310,7 @@ class Compiled:
                 if shape is None:
                     shape = steps[i] = tuple(size_of(d, dim_size) for d in node.dims)
                 terms, deltas = self._sum_terms[i]
-                value, fresh = backend.add_terms(
+                value, fresh = add_terms(
                     [results[k] for k in terms],
                     [owned[k] and uses[k] == 1 for k in terms],
                     shape,
@@ -319,26 +321,21 @@ class Compiled:
                     fresh = True
                 results[i], owned[i] = value, fresh
             elif kind == "func":
-                arg = results[index_of[node.arg.key]]
+                arg = results[arg_of[i]]
                 try:
                     value = FUNCTIONS[node.name].array(xp, arg, node.param)
-                except (AttributeError, NotImplementedError) as err:
-                    raise EvaluationError(
-                        f"function '{node.name}' is not available with backend "
-                        f"'{backend.name}' ({err}); evaluate with backend='numpy', or "
-                        "compute this part with the backend's own functions"
-                    ) from None
-                except (TypeError, RuntimeError) as err:  # e.g. a kernel missing for a dtype
-                    raise EvaluationError(
-                        f"function '{node.name}' failed with backend '{backend.name}' in "
-                        f"{placement.dtype} ({err}); cast the inputs to float32 or float64"
-                    ) from None
+                except (AttributeError, NotImplementedError, TypeError, RuntimeError) as err:
+                    raise _refused(backend, f"function '{node.name}'", placement, err) from None
                 results[i] = conform(value, placement)
             elif kind == "matfunc":
                 results[i] = conform(self._matfunc(node, results), placement)
             elif kind == "logsumexp":
-                arg = results[index_of[node.arg.key]]
-                results[i] = conform(backend.logsumexp(arg, node.axes), placement)
+                arg = results[arg_of[i]]
+                try:
+                    value = backend.logsumexp(arg, node.axes)
+                except (AttributeError, NotImplementedError, TypeError, RuntimeError) as err:
+                    raise _refused(backend, "logsumexp", placement, err) from None
+                results[i] = conform(value, placement)
             elif kind == "size":
                 results[i] = backend.full((), float(size_of(node.dim, dim_size)), placement)
             elif kind == "delta":
@@ -376,6 +373,19 @@ class Compiled:
                 f"{args[0].dtype if args else '?'} ({err}); cast the inputs to float32 or "
                 "float64"
             ) from None
+
+
+def _refused(backend: Backend, what: str, placement: Placement, err: Exception) -> EvaluationError:
+    """The error for an operation ``backend`` lacks (or lacks in the call's dtype)."""
+    if isinstance(err, (AttributeError, NotImplementedError)):
+        return EvaluationError(
+            f"{what} is not available with backend '{backend.name}' ({err}); evaluate with "
+            "backend='numpy', or compute this part with the backend's own functions"
+        )
+    return EvaluationError(  # e.g. a kernel missing for a dtype (float16 on the CPU)
+        f"{what} failed with backend '{backend.name}' in {placement.dtype} ({err}); cast the "
+        "inputs to float32 or float64"
+    )
 
 
 def _shape_error(
