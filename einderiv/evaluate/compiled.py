@@ -127,16 +127,10 @@ class Compiled:
         Returns the backend's arrays by name (in the call's dtype, on its device), the dim
         sizes, and the call's :class:`~einderiv.evaluate.ops.Placement`.
         """
-        if not isinstance(values, Mapping):
+        if type(values) is not dict and not isinstance(values, Mapping):
             raise EvaluationError(
                 f"values must be a dict of arrays by symbol name, got {type(values).__name__}"
             )
-        missing = [s.name for s in self.symbols if s.name not in values]
-        if missing:
-            listing = ", ".join(
-                f"'{s.name}' (dims {list(s.dims)})" for s in self.symbols if s.name in missing
-            )
-            raise EvaluationError(f"missing value for {listing}; pass it in the values dict")
         dim_size: dict[str, tuple[int, str, int]] = {}
         for dim, value in (sizes or {}).items():
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -148,11 +142,13 @@ class Compiled:
         inspect = backend.inspect
         taken: list[tuple[str, Any, np.dtype, bool]] = []
         devices: dict[str, Any] = {}
+        dtypes: list[np.dtype] = []
         for sym in self.symbols:
             name = sym.name
             try:
                 value, dtype, shape, device, native = inspect(values[name])
             except Exception as err:  # noqa: BLE001 - whatever the object raised
+                self._missing(values)
                 raise EvaluationError(f"value for '{name}' is not an array: {err}") from None
             if dtype is None or dtype.kind not in "biuf":
                 raise EvaluationError(
@@ -176,11 +172,14 @@ class Compiled:
             if device is not None:
                 devices[name] = device
             taken.append((name, value, dtype, native))
+            dtypes.append(dtype)
         used = self._sizes_from_other_values(values, dim_size)
-        dtypes = tuple([entry[2] for entry in taken])
         if not taken:  # no symbol: the values that gave sizes, else all values passed
-            dtypes = tuple(self._fallback_dtypes(values, used or list(values), devices))
-        placement = self._placement(dtypes, backend.devices_agree(devices) if devices else None)
+            dtypes = self._fallback_dtypes(values, used or list(values), devices)
+        device = backend.devices_agree(devices) if devices else None
+        placement = self._placements.get((tuple(dtypes), device, backend.settings()))
+        if placement is None:
+            placement = self._placement(tuple(dtypes), device)
         to_backend, compute = backend.to_backend, placement.dtype
         arrays = {
             name: value if native and dtype == compute else to_backend(value, placement)
@@ -194,6 +193,13 @@ class Compiled:
                     f"(max |A - A.T| = {gap:.3g}); symmetrize it with (A + A.T) / 2"
                 )
         return arrays, {dim: entry[0] for dim, entry in dim_size.items()}, placement
+
+    def _missing(self, values: Mapping[str, Any]) -> None:
+        """Raise the error that lists the symbols ``values`` has no value for, if any."""
+        missing = [s for s in self.symbols if s.name not in values]
+        if missing:
+            listing = ", ".join(f"'{s.name}' (dims {list(s.dims)})" for s in missing)
+            raise EvaluationError(f"missing value for {listing}; pass it in the values dict")
 
     def _fallback_dtypes(
         self, values: Mapping[str, Any], names: list[str], devices: dict[str, Any]
@@ -318,7 +324,7 @@ class Compiled:
                 )
                 if deltas:  # a delta term adds on the diagonal: no dense identity
                     value = backend.add_diagonal(value, float(deltas), fresh, placement)
-                    fresh = True
+                    fresh = backend.in_place
                 results[i], owned[i] = value, fresh
             elif kind == "func":
                 arg = results[arg_of[i]]

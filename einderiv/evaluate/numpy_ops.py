@@ -198,14 +198,6 @@ def add_diagonal(acc: np.ndarray, count: float, fresh: bool, placement: Placemen
     return acc
 
 
-def scale(value: np.ndarray, factor: float, fresh: bool) -> np.ndarray:
-    """``value * factor``, in place when ``value`` is a fresh buffer."""
-    if fresh:
-        np.multiply(value, factor, out=value)
-        return value
-    return value * factor
-
-
 def logsumexp(value: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """``log(sum(exp(value), axes))`` shifted by the maximum (inf-safe)."""
     if value.size == 0:
@@ -268,7 +260,7 @@ def numpy_backend(xp: Any = np) -> Backend:
         contraction=BlasContraction,
         diagonal_placer=strided_placer,
         fresh=is_fresh,
-        scale=scale,
+        in_place=True,
         add_terms=add_terms,
         add_diagonal=add_diagonal,
         conform=lambda value, p: np.asarray(value, dtype=p.dtype),

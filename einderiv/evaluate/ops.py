@@ -78,8 +78,9 @@ class Backend:
 
     Products and sums: ``contraction(subscripts, shapes)`` -> a planned callable;
     ``diagonal_placer(out_shape, rep_shape, strides_of)`` -> a placer for tied output
-    axes; ``fresh(value, operands)`` (may the value be written in place?);
-    ``scale(value, factor, fresh)``; ``add_terms(values, reusable, shape, p)`` ->
+    axes; ``in_place`` (does the interpreter write into buffers it allocated? numpy only:
+    jax stays functional, torch's autograd safe); ``fresh(value, operands)`` (is the value
+    such a buffer, held by nobody else?); ``add_terms(values, reusable, shape, p)`` ->
     ``(sum, fresh)``; ``add_diagonal(acc, count, fresh, p)`` -> ``acc + count * I``.
 
     Functions: ``conform(value, p)`` (a function's result as an array of the placement's
@@ -108,7 +109,7 @@ class Backend:
     contraction: Callable[[str, list[Shape]], Contraction]
     diagonal_placer: Callable[[Shape, Shape, tuple[int, ...]], Placer]
     fresh: Callable[[Any, list[Any]], bool]
-    scale: Callable[[Any, float, bool], Any]
+    in_place: bool
     add_terms: Callable[[list[Any], list[bool], Shape, Placement], tuple[Any, bool]]
     add_diagonal: Callable[[Any, float, bool, Placement], Any]
     # -- functions ------------------------------------------------------------------------
@@ -326,7 +327,7 @@ def generic_ops(name: str, xp: Any, array_type: type | tuple[type, ...]) -> dict
         "contraction": opt_einsum_contraction(name),
         "diagonal_placer": None,
         "fresh": lambda value, args: False,
-        "scale": lambda value, factor, fresh: value * factor,
+        "in_place": False,
         "add_terms": None,
         "add_diagonal": None,
         "conform": conform,

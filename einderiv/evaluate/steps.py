@@ -37,13 +37,14 @@ class ProductStep:
 
     The coefficient (times sizes of dangling summed dims) is applied where it is
     cheapest: folded into the smallest operand when it is a power of two (exact in
-    floating point, so the result is unchanged), else on the result (in place where the
-    backend writes in place and the result is a fresh buffer).
+    floating point, so the result is unchanged), else on the result -- in place when the
+    backend's ``fresh`` says nobody else holds it (numpy only: other backends never write
+    in place, which keeps jax functional and torch's autograd safe).
     """
 
     __slots__ = (
         "backend", "operands", "contraction", "scale", "fold", "shaped", "out_shape",
-        "placer", "broadcast", "_fresh", "_scale",
+        "placer", "broadcast", "_fresh", "_in_place",
     )
 
     def __init__(
@@ -57,7 +58,7 @@ class ProductStep:
         for dim in plan.sizes:
             scale *= size_of(dim, dim_size)
         self.backend = backend
-        self._fresh, self._scale = backend.fresh, backend.scale
+        self._fresh, self._in_place = backend.fresh, backend.in_place
         self.operands = plan.operands
         self.scale = scale
         self.contraction: Contraction | None = None
@@ -99,8 +100,11 @@ class ProductStep:
             core = self.contraction(*args)
             fresh = self._fresh(core, args)
             if scale != 1.0:
-                core = self._scale(core, scale, fresh)
-                fresh = True
+                if fresh:  # a buffer nobody else holds: scale it in place
+                    core *= scale
+                else:
+                    core = core * scale
+                    fresh = self._in_place  # a new buffer, writable where writes happen
         else:
             core = self.backend.full((), scale, placement)
             fresh = False
@@ -109,4 +113,4 @@ class ProductStep:
                 return core, fresh and core.ndim > 0
             shaped = core.reshape(self.shaped)
             return self.backend.broadcast_to(shaped, self.out_shape), False
-        return self.placer(core.reshape(self.shaped), placement), True
+        return self.placer(core.reshape(self.shaped), placement), self._in_place
