@@ -5,8 +5,9 @@ with numpy's fastest spellings -- a pairwise contraction that BLAS can do is one
 on reshaped views (worked out once per shape, :class:`BlasContraction`), a product over a
 surviving Kronecker delta is written into a strided diagonal view of a zeros buffer
 (never a dense identity), a sum accumulates in place into a temporary that only it
-consumes, a coefficient scales a fresh buffer in place, and the result handed out is a
-fresh writable array.  Everything is made in the call's dtype (float32 stays float32).
+consumes, a coefficient scales a fresh buffer in place (``in_place`` and the
+:func:`is_fresh` test are this entry's), and the result handed out is a fresh writable
+array.  Everything is made in the call's dtype (float32 stays float32).
 
 >>> import numpy as np
 >>> from einderiv.evaluate.numpy_ops import BlasContraction

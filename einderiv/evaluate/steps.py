@@ -44,7 +44,7 @@ class ProductStep:
 
     __slots__ = (
         "backend", "operands", "contraction", "scale", "fold", "shaped", "out_shape",
-        "placer", "broadcast", "_fresh", "_in_place",
+        "placer", "rep_shape", "strides_of", "broadcast", "_fresh", "_in_place",
     )
 
     def __init__(
@@ -83,11 +83,13 @@ class ProductStep:
             for rep in reps_order
         )
         self.broadcast = self.shaped != self.out_shape
+        # tied output axes (a surviving delta): the shape over distinct labels and, for
+        # each result axis, its label's position -- kept for a code generator to read
+        self.rep_shape = tuple(size_of(plan.rep_dims[rep], dim_size) for rep in reps_order)
+        self.strides_of = tuple(reps_order.index(rep) for rep in plan.out_reps)
         self.placer: Placer | None = None
         if plan.tied:
-            rep_shape = tuple(size_of(plan.rep_dims[rep], dim_size) for rep in reps_order)
-            strides_of = tuple(reps_order.index(rep) for rep in plan.out_reps)
-            self.placer = backend.diagonal_placer(self.out_shape, rep_shape, strides_of)
+            self.placer = backend.diagonal_placer(self.out_shape, self.rep_shape, self.strides_of)
 
     def __call__(self, results: list[Any], placement: Placement) -> tuple[Any, bool]:
         """The product's value and whether it is a fresh buffer nobody else holds."""
