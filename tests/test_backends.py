@@ -348,6 +348,11 @@ def test_torch_result_is_never_the_callers_tensor():
     out = ed.compile(x, backend="torch")(x=value)
     out[0] = 5.0
     assert value[0] == 1.0
+    W = ed.symbols("W[n,m]")
+    matrix = torch.ones(2, 3)
+    transposed = ed.compile(W.T, backend="torch")(W=matrix)  # torch would return a view
+    transposed[0, 0] = 5.0
+    assert matrix[0, 0] == 1.0
     broadcast = evaluate(0 * ed.outer(x, x) + 1.0, {"x": value}, backend="torch")
     broadcast[0, 0] = 2.0  # writable: not an expanded (stride-0) view
     assert broadcast[1, 1] == 1.0

@@ -274,7 +274,7 @@ class Compiled:
             value, owned = self._interpret(arrays, dim_size, placement, steps)
         self._steps.setdefault(shapes_key, steps)
         root = len(self.nodes) - 1
-        return self.backend.finish(value, owned, root in self._inputs, placement)
+        return self.backend.finish(value, owned, root in self._inputs, arrays, placement)
 
     def _interpret(
         self,
@@ -371,7 +371,8 @@ class Compiled:
             return implementation(*args)
         except backend.singular as err:
             raise EvaluationError(
-                f"{node.name} of a singular matrix ({err}); check the values of {node.arg!r}"
+                f"{node.name} of a singular matrix ({err}); check the values of "
+                f"{node.children[0]!r}"
             ) from None
         except (TypeError, RuntimeError, ValueError) as err:  # e.g. no float16 linalg
             raise EvaluationError(

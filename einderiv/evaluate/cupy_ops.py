@@ -46,7 +46,9 @@ def cupy_backend(cupy: Any) -> Backend:
             )
         return None
 
-    def finish(value: Any, owned: bool, is_input: bool, p: Placement) -> Any:
+    def finish(
+        value: Any, owned: bool, is_input: bool, inputs: Mapping[str, Any], p: Placement
+    ) -> Any:
         return value.copy() if is_input else value
 
     def inspect(value: Any) -> Inspected:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -217,7 +218,9 @@ def asymmetry(value: np.ndarray) -> float:
     return float(np.max(np.abs(value - value.T)))
 
 
-def finish(value: Any, owned: bool, is_input: bool, placement: Placement) -> np.ndarray:
+def finish(
+    value: Any, owned: bool, is_input: bool, inputs: Mapping[str, Any], placement: Placement
+) -> np.ndarray:
     """The result as a fresh writable array of the call's dtype (never a view of an input)."""
     out = np.asarray(value, dtype=placement.dtype)
     if not owned and (not out.flags.writeable or not out.flags.owndata or is_input):

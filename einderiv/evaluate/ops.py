@@ -88,7 +88,8 @@ class Backend:
     axes)``, ``linalg`` (matrix function name -> implementation; a name missing is refused
     with an :class:`~einderiv.errors.EvaluationError` naming the backend), ``singular``
     (the exceptions that mean a singular matrix).  Result: ``finish(value, owned, is_input,
-    p)``.
+    inputs, p)`` (``is_input``: the result is an input itself; ``inputs``: the call's input
+    arrays by name, to tell a view of one).
     """
 
     name: str
@@ -119,7 +120,7 @@ class Backend:
     linalg: Mapping[str, Callable[..., Any]]
     singular: tuple[type[BaseException], ...]
     # -- the result out -------------------------------------------------------------------
-    finish: Callable[[Any, bool, bool, Placement], Any]
+    finish: Callable[[Any, bool, bool, Mapping[str, Any], Placement], Any]
 
 
 def promoted_dtype(dtypes: Sequence[np.dtype]) -> np.dtype:
@@ -335,7 +336,7 @@ def generic_ops(name: str, xp: Any, array_type: type | tuple[type, ...]) -> dict
         "logsumexp": generic_logsumexp(xp),
         "linalg": generic_linalg(xp),
         "singular": (),
-        "finish": lambda value, owned, is_input, p: value,
+        "finish": lambda value, owned, is_input, inputs, p: value,
     }
 
 

@@ -7,8 +7,9 @@ from ``.shape`` and ``.dtype`` only (nothing is copied to the host, so ``device=
 tensors evaluate to meta tensors).  Products are ``opt_einsum`` contractions with
 ``backend="torch"``; a surviving Kronecker delta is written into a strided view
 (``as_strided(...).copy_``, which autograd differentiates); sums use ``+`` (no in-place
-writes into tensors autograd may need).  The result is never the caller's own tensor:
-an input returned as is is cloned, a broadcast (stride-0) result is made contiguous.
+writes into tensors autograd may need).  The result never aliases the caller's memory:
+an input returned as is, or a view of one (``W.T``), is cloned; a broadcast (stride-0)
+result is made contiguous.
 
 Example (needs torch; tests/test_backends.py runs it)::
 
@@ -36,6 +37,14 @@ from einderiv.evaluate.ops import (
     make_backend,
     symmetry_rtol,
 )
+
+
+def _shares_storage(value: Any, inputs: Any) -> bool:
+    """True when ``value`` lives in the memory of one of ``inputs`` (a view of an input)."""
+    if value.device.type == "meta":
+        return False
+    pointer = value.untyped_storage().data_ptr()
+    return any(x.untyped_storage().data_ptr() == pointer for x in inputs)
 
 
 def torch_backend(torch: Any) -> Backend:
@@ -114,9 +123,11 @@ def torch_backend(torch: Any) -> Backend:
     def logsumexp(value: Any, axes: tuple[int, ...]) -> Any:
         return torch.logsumexp(value, dim=axes) if axes else value
 
-    def finish(value: Any, owned: bool, is_input: bool, p: Placement) -> Any:
-        if is_input:
-            return value.clone()
+    def finish(
+        value: Any, owned: bool, is_input: bool, inputs: Mapping[str, Any], p: Placement
+    ) -> Any:
+        if is_input or (value._is_view() and _shares_storage(value, inputs.values())):
+            return value.clone()  # a transpose of an input would alias the caller's memory
         if value.numel() > 1 and 0 in value.stride():
             return value.contiguous()
         return value
