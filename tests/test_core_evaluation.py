@@ -10,6 +10,7 @@ import pytest
 
 import einderiv as ed
 import einderiv.functions as functions
+from einderiv.evaluate.compiled import Compiled
 from einderiv.ir.nodes import Delta
 from einderiv.ir.traversal import topological
 
@@ -187,3 +188,81 @@ def test_product_with_more_than_52_indices():
     for i in range(1, 60):
         expected = expected @ values[f"A{i}"]
     np.testing.assert_allclose(chain.evaluate(values), expected)
+
+
+# -- dtype policy and the numpy table's fast paths --------------------------------------------
+
+
+def _float32_expressions():
+    W, x, A, b = ed.symbols("W[n,m] x[m] A[n,n] b[n]")
+    s = ed.sum(ed.softplus(W @ x) * b)
+    return {
+        "blas-gradient": ed.grad(s, "W"),
+        "hessian": ed.hessian(s, "x"),
+        "strided-delta": ed.diff(ed.tanh(W @ x), "W"),
+        "sum-with-delta": ed.diff(x @ x + ed.sum(W.T @ ed.exp(W @ x)), "x"),
+        "power-of-two-fold": 4.0 * (W.T @ A @ W),
+        "size-and-mean": ed.mean(W, axis=0) * ed.trace(ed.hessian(ed.sum(b * b), "b")),
+        "logsumexp": ed.logsumexp(W, axis=0) + ed.sum(ed.softmax(W)),
+        "matfuncs": ed.logdet(A @ A.T + 1.0 * ed.diag(b * b + 1.0)) * ed.inv(A) + ed.det(A),
+        "bare-delta": ed.exp(Delta.make("n")) + 0 * A,
+    }
+
+
+@pytest.mark.parametrize("name", list(_float32_expressions()))
+def test_float32_stays_float32_through_every_numpy_path(name):
+    expr = _float32_expressions()[name]
+    rng = np.random.default_rng(9)
+    values = {"W": rng.normal(size=(4, 3)), "x": rng.normal(size=3),
+              "A": rng.normal(size=(4, 4)) + 3 * np.eye(4), "b": rng.normal(size=4)}
+    want = expr.evaluate(values)
+    got = expr.evaluate({k: v.astype(np.float32) for k, v in values.items()})
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize(
+    ("dtypes", "expected"),
+    [
+        (("float32", "float64"), "float64"),
+        (("float16", "float32"), "float32"),
+        (("float16", "float16"), "float16"),
+        (("int32", "float32"), "float64"),  # an integer array counts as float64, as numpy
+        (("bool", "int64"), "float64"),
+    ],
+)
+def test_mixed_inputs_promote_like_numpy(dtypes, expected):
+    W, x = ed.symbols("W[n,m] x[m]")
+    values = {"W": np.ones((2, 3), dtype=dtypes[0]), "x": np.ones(3, dtype=dtypes[1])}
+    assert ed.compile(W @ x)(values).dtype == np.dtype(expected)
+
+
+def test_numpy_fast_paths_are_the_numpy_tables_operations():
+    from einderiv.evaluate import numpy_ops
+
+    table = ed.compile(ed.symbols("x[n]")).backend
+    assert table.name == "numpy"
+    assert table.contraction is numpy_ops.BlasContraction
+    assert table.diagonal_placer is numpy_ops.strided_placer
+    assert table.add_terms is numpy_ops.add_terms
+    assert table.add_diagonal is numpy_ops.add_diagonal
+
+
+def test_sum_accumulates_into_a_fresh_single_use_product(monkeypatch):
+    """The interpreter tells the backend which terms it may write into."""
+    from einderiv.evaluate import numpy_ops
+
+    seen = []
+    original = numpy_ops.add_terms
+
+    def recording(values, reusable, shape, placement):
+        seen.append(list(reusable))
+        return original(values, reusable, shape, placement)
+
+    monkeypatch.setattr(numpy_ops, "add_terms", recording)
+    A, B, x = ed.symbols("A[n,n] B[n,n] x[n]")
+    fresh = Compiled(A @ x + B @ x)  # a new evaluator builds its table now, with the patch
+    rng = np.random.default_rng(0)
+    Av, Bv, xv = rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=3)
+    np.testing.assert_allclose(fresh(A=Av, B=Bv, x=xv), Av @ xv + Bv @ xv)
+    assert seen and any(seen[0]), "a fresh, single-use product term was not offered for reuse"

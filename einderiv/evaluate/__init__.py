@@ -1,7 +1,12 @@
 """Evaluation: one interpreter of expression DAGs over a backend's array operations.
 
 :func:`compile` plans an expression once and caches contraction paths per shape;
-:meth:`Expr.evaluate <einderiv.ir.Expr.evaluate>` (installed here) evaluates once.
+:meth:`Expr.evaluate <einderiv.ir.Expr.evaluate>` (installed here) evaluates once.  Both
+take ``backend=`` -- ``numpy`` (default), ``jax``, ``torch``, ``cupy`` or ``dask`` -- and
+return that library's arrays in the inputs' dtype and on their device.  Modules: ``plan``
+(a product as an einsum plus delta placement), ``steps`` (a product at fixed shapes),
+``ops`` (the table type), ``numpy_ops``/``jax_ops``/``torch_ops``/``cupy_ops``/``dask_ops``
+(one table each), ``backends`` (the table by name), ``compiled`` (the interpreter), ``api``.
 
 >>> import numpy as np, einderiv as ed
 >>> W, x = ed.symbols("W[n,m] x[m]")
@@ -28,6 +33,8 @@ def _evaluate(
     **kw: Any,
 ) -> Any:
     """Evaluate numerically; ``values`` maps symbol names to arrays (keywords too).
+
+    ``backend`` picks the array library (``numpy``, ``jax``, ``torch``, ``cupy``, ``dask``).
 
     >>> import numpy as np, einderiv as ed
     >>> x = ed.symbols("x[n]")
