@@ -14,7 +14,7 @@ from einderiv.ir.nodes import (
     constant,
     remember_size_context,
 )
-from einderiv.rewrite.passes import flatten_single_use
+from einderiv.rewrite.passes import finish
 
 # -- public entry points --------------------------------------------------------------
 
@@ -29,7 +29,7 @@ def diff(f: Expr, wrt: Any) -> Expr:
     """
     x = resolve_wrt(f, wrt)
     result = forward(f, x, identity_seed(x), x.dims)
-    return remember_size_context(flatten_single_use(result), x, f)
+    return remember_size_context(finish(result), x, f)
 
 
 def jvp(f: Expr, wrt: Any, tangent: Any = "V") -> Expr:
@@ -38,14 +38,14 @@ def jvp(f: Expr, wrt: Any, tangent: Any = "V") -> Expr:
     v = tensor_argument(f, tangent, x.dims, "tangent")
     if x.symmetric and isinstance(v, Symbol) and not v.symmetric:
         v = Symbol.make(v.name, v.dims, True)
-    return remember_size_context(flatten_single_use(forward(f, x, v, ())), x, v, f)
+    return remember_size_context(finish(forward(f, x, v, ())), x, v, f)
 
 
 def vjp(f: Expr, wrt: Any, cotangent: Any = "g") -> Expr:
     """Backprop: the cotangent ``g`` (shaped like f) pulled back to wrt's shape."""
     x = resolve_wrt(f, wrt)
     g = tensor_argument(f, cotangent, f.dims, "cotangent")
-    return remember_size_context(flatten_single_use(reverse(f, x, g)), x, g, f)
+    return remember_size_context(finish(reverse(f, x, g)), x, g, f)
 
 
 def grad(f: Expr, wrt: Any) -> Expr:
@@ -53,7 +53,7 @@ def grad(f: Expr, wrt: Any) -> Expr:
 
     >>> import einderiv as ed
     >>> x, A = ed.symbols("x[n] A[n,n]")
-    >>> ed.grad(x @ A @ x, "x") == A @ x + A.T @ x
+    >>> ed.grad(x @ A @ x, "x") == (A + A.T) @ x
     True
     """
     if not isinstance(f, Expr):
@@ -64,7 +64,7 @@ def grad(f: Expr, wrt: Any) -> Expr:
             "reduce it first (e.g. sum(...)) or use vjp(f, wrt, cotangent) / diff(f, wrt)"
         )
     x = resolve_wrt(f, wrt)
-    return remember_size_context(flatten_single_use(reverse(f, x, constant(1.0))), x, f)
+    return remember_size_context(finish(reverse(f, x, constant(1.0))), x, f)
 
 
 def hessian(f: Expr, wrt: Any) -> Expr:

@@ -86,9 +86,12 @@ def make_product(
         if isinstance(factor, Size) and factor.dim == "1":
             continue
         # Constants, and products carrying a delta, are always inlined: the delta must
-        # meet the contraction that eliminates it, even in a shared (kept) product.
+        # meet the contraction that eliminates it, even in a shared (kept) product.  So is
+        # a product of one factor (``-g``, ``W.T``): inlining it copies no work.
         if isinstance(factor, Product) and (
-            not factor.factors or _has_delta(factor) or (inline and factor.key not in keep)
+            len(factor.factors) <= 1
+            or _has_delta(factor)
+            or (inline and factor.key not in keep)
         ):
             mapping = dict(zip(factor.out, labels, strict=True))
             for label in factor.summed:
@@ -124,10 +127,10 @@ def make_product(
 
     # Summed labels that no factor carries any more contribute their dim's size.
     present = {x for _, ls in flat for x in ls}
-    for label in sorted(universe - present - out_set):
-        dim = ldims[label]
-        if dim != "1":
-            flat.append((Size.make(dim), ()))
+    sizes = [ldims[label] for label in sorted(universe - present - out_set)]
+    sizes = [dim for dim in sizes if dim != "1"]
+    if sizes:
+        flat = _merge_powers(flat + [(Size.make(dim), ()) for dim in sizes])
 
     # Distribute a sum whose terms carry deltas, so they meet their contractions.  Only
     # the delta-carrying terms are split off; the others stay one (shared) sum factor,

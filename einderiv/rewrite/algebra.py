@@ -1,0 +1,632 @@
+"""Elementwise algebra: a normal form of rational functions over atoms, run over DAG islands.
+
+Contract: :func:`normalize` returns an expression equal to its argument wherever that is
+defined, whose DAG is never larger (by :class:`Costs`), with the elementwise algebra of
+every *island* in normal form.  An island is a maximal part of the DAG that is elementwise
+over one index space: sums, products that sum over nothing
+(:func:`~einderiv.rewrite.identities.is_elementwise_product`, broadcasts and transposes
+included) and integer powers.  Everything else is an *atom* of the
+island, taken at the labels it is used with: a symbol, a contraction (``X @ w``), a function
+(``σ(u)``, ``tanh(u)``, ``exp(u)``, whose arguments are islands of their own), a
+``logsumexp``, ``det``, a dimension size.
+
+In the island an expression is a polynomial over those atoms with integer (or, for
+``x**0.5``, rational) exponents: a map from monomials (sorted ``(base, exponent)`` pairs) to
+coefficients.  A sum that can only be divided by (``1 / (1 - s)``) is a base of its own,
+kept with its content pulled out and its sign fixed, and ``1 - σ(u)`` is recognised as the
+atom ``σ(-u)`` it is, so ``(1 - s)**-1 * (1 - s)`` cancels by adding exponents.  Two forms
+are built: one that keeps the island's sums and products as they are (multiplying only by
+monomials) and one that distributes products over sums as far as :data:`LIMIT` terms and
+then eliminates ``σ(-u) = 1 - σ(u)`` where that removes terms.  Both are read back with
+common factors pulled out (greedily, the base shared by most terms first) and sums of
+contractions factored (:mod:`einderiv.rewrite.factoring`); the smallest of them and the
+original is kept.  A node used more than once in the DAG is an atom of the first form and
+enters the second only when it is small, and the cost comparison keeps a rewrite only when
+it does not grow the island, so results stay linear in the depth of a composition.
+
+>>> import einderiv as ed
+>>> X, w, y = ed.symbols("X[n,d] w[d] y[n]")
+>>> s = ed.sigmoid(X @ w)
+>>> normalize((1 - y) * s - y * (1 - s)) == s - y
+True
+>>> normalize(s / s * y) == y
+True
+"""
+
+from __future__ import annotations
+
+from einderiv.ir.nodes import (
+    Expr,
+    Func,
+    LogSumExp,
+    MatFunc,
+    Product,
+    Size,
+    Sum,
+    constant,
+    zero,
+)
+from einderiv.ir.traversal import topological
+from einderiv.rewrite.elementwise import make_func
+from einderiv.rewrite.factoring import factor_sum
+from einderiv.rewrite.identities import is_elementwise_product, negate, split_sign
+from einderiv.rewrite.matrix import make_matfunc
+from einderiv.rewrite.powers import make_pow
+from einderiv.rewrite.record import active, record
+from einderiv.rewrite.terms import make_product, make_sum
+
+#: most terms an expansion may reach before a sum is kept as one base
+LIMIT = 16
+#: most terms of a node used more than once that an expansion may copy into a user
+SHARED_LIMIT = 4
+
+Base = tuple
+Mono = tuple[tuple[Base, float], ...]
+Poly = dict[Mono, float]
+
+
+# -- polynomial arithmetic -----------------------------------------------------------
+
+
+def _mono_mul(a: Mono, b: Mono) -> Mono:
+    if not a:
+        return b
+    if not b:
+        return a
+    merged = dict(a)
+    for base, e in b:
+        total = merged.get(base, 0.0) + e
+        if total == 0.0:
+            merged.pop(base, None)
+        else:
+            merged[base] = total
+    return tuple(sorted(merged.items()))
+
+
+def _mono_pow(a: Mono, p: float) -> Mono:
+    return tuple((base, e * p) for base, e in a)
+
+
+def _add(poly: Poly, mono: Mono, c: float) -> None:
+    old = poly.get(mono, 0.0)
+    total = old + c
+    if abs(total) <= 1e-13 * max(abs(old), abs(c)):
+        poly.pop(mono, None)
+    else:
+        poly[mono] = total
+
+
+def _mul(p: Poly, q: Poly) -> Poly:
+    out: Poly = {}
+    for m1, c1 in p.items():
+        for m2, c2 in q.items():
+            _add(out, _mono_mul(m1, m2), c1 * c2)
+    return out
+
+
+def _key(poly: Poly) -> tuple:
+    return tuple(sorted(poly.items()))
+
+
+# -- the island context ----------------------------------------------------------------
+
+
+class _Island:
+    """Conversion of an island to polynomials and back, over one label space."""
+
+    def __init__(self, ldims: dict[int, str], shared: set[str], cost: Costs | None = None):
+        self.ldims = ldims
+        self.shared = shared
+        self.cost = cost if cost is not None else Costs()
+        self.nodes: dict[str, Expr] = {}
+        self.sums: dict[Base, Poly] = {}
+        self.memo: dict[tuple, Poly] = {}
+        self.fired: set[str] = set()
+        self.present: set[tuple[str, tuple[int, ...]]] = set()
+        #: True once a sum was held as a base or a shared sum as an atom (expanding may differ)
+        self.held = False
+        #: atoms σ(-v) that stand for a sum 1 - σ(v) of the input, by key: the key of σ(v)
+        self.disguised: dict[str, str] = {}
+
+    # -- IR -> polynomial -------------------------------------------------------------
+    def atom(self, node: Expr, labels: tuple[int, ...]) -> Poly:
+        """``node`` as an atom at ``labels``; ``x**0.5`` is the atom ``x`` to the power 0.5."""
+        exponent = 1.0
+        if isinstance(node, Func) and node.name == "pow" and not composite(node.arg):
+            node, exponent = node.arg, float(node.param)  # type: ignore[arg-type]
+        self.nodes[node.key] = node
+        return {((("a", node.key, labels), exponent),): 1.0}
+
+    def poly(self, node: Expr, labels: tuple[int, ...], expand: bool, top: bool = False) -> Poly:
+        """The polynomial of ``node`` used at ``labels`` of the island's space."""
+        memo_key = (node.key, labels, expand, top)
+        found = self.memo.get(memo_key)
+        if found is not None:
+            return found
+        result = self._poly(node, labels, expand, top)
+        self.memo[memo_key] = result
+        return result
+
+    def _poly(self, node: Expr, labels: tuple[int, ...], expand: bool, top: bool) -> Poly:
+        if not composite(node):
+            return self.atom(node, labels)
+        shared = not top and node.key in self.shared
+        if shared and not expand:
+            self.held = True
+            return self.atom(node, labels)
+        if isinstance(node, Sum):
+            result: Poly = {}
+            for term in node.terms:
+                for mono, c in self.poly(term, labels, expand).items():
+                    _add(result, mono, c)
+            if len(result) < sum(1 for _ in node.terms):
+                self.fired.add("collect like terms")
+        elif isinstance(node, Product):
+            mapping = dict(zip(node.out, labels, strict=True))
+            result = {(): node.coeff}
+            for factor, factor_labels in node.factors:
+                q = self.poly(factor, tuple(mapping[x] for x in factor_labels), expand)
+                result = self.multiply(result, q, expand)
+                if not result:
+                    break
+        else:
+            assert isinstance(node, Func) and node.param is not None
+            result = self.power(node, labels, expand)
+        if shared and len(result) > SHARED_LIMIT:
+            return self.atom(node, labels)
+        return result
+
+    def multiply(self, p: Poly, q: Poly, expand: bool) -> Poly:
+        if len(p) > 1 and len(q) > 1:
+            if expand and len(p) * len(q) <= LIMIT:
+                self.fired.add("distribute")
+            elif expand:
+                if len(p) >= len(q):
+                    p = self.freeze(p)
+                else:
+                    q = self.freeze(q)
+                if len(p) * len(q) > LIMIT:
+                    p, q = self.freeze(p), self.freeze(q)
+            else:
+                p, q = self.freeze(p), self.freeze(q)
+        elif len(p) == 1 and len(q) > 1 or len(q) == 1 and len(p) > 1:
+            # a sum times a monomial that divides by that sum (or by the atom it is)
+            (mono,), many = (p, q) if len(p) == 1 else (q, p)
+            if any(e < 0 for _, e in mono):
+                frozen = self.freeze(many)
+                if self._cancels(mono, next(iter(frozen))):
+                    p, q = (p, frozen) if len(p) == 1 else (frozen, q)
+        if any(self._cancels(m1, m2) for m1 in p for m2 in q):
+            self.fired.add("cancel powers")
+        return _mul(p, q)
+
+    @staticmethod
+    def _cancels(m1: Mono, m2: Mono) -> bool:
+        if not m1 or not m2:
+            return False
+        bases = dict(m1)
+        return any(base in bases and bases[base] * e < 0 for base, e in m2)
+
+    def power(self, node: Func, labels: tuple[int, ...], expand: bool) -> Poly:
+        """``arg ** p`` for an integer ``p`` (a sum is expanded, or kept as one base)."""
+        p = int(node.param)  # type: ignore[arg-type]
+        base = self.poly(node.arg, labels, expand)
+        if not base:
+            return {} if p > 0 else self.atom(node, labels)
+        if len(base) > 1:
+            if p > 0 and expand and len(base) ** p <= LIMIT:
+                result: Poly = {(): 1.0}
+                for _ in range(p):
+                    result = _mul(result, base)
+                self.fired.add("distribute")
+                return result
+            base = self.freeze(base)
+        ((mono, c),) = base.items()
+        return {_mono_pow(mono, p): c**p}
+
+    def freeze(self, poly: Poly) -> Poly:
+        """``poly`` as one monomial: content and common factors times a sum base."""
+        if len(poly) <= 1:
+            return poly
+        common, content, rest = _common(poly, signed=True)
+        first = min(rest)
+        if rest[first] < 0:
+            content = -content
+            rest = {m: -c for m, c in rest.items()}
+        self.held = True
+        disguised = self.disguise(rest)
+        if disguised is not None:
+            self.fired.add("sigmoid complement")
+            return {_mono_mul(common, disguised): content}
+        base: Base = ("s", _key(rest))
+        self.sums[base] = rest
+        return {_mono_mul(common, ((base, 1.0),)): content}
+
+    def disguise(self, poly: Poly) -> Mono | None:
+        """The monomial of an atom that the sum ``poly`` is: ``1 - σ(v)`` is ``σ(-v)``."""
+        if len(poly) != 2 or poly.get(()) != 1.0:
+            return None
+        ((mono, c),) = [(m, c) for m, c in poly.items() if m]
+        if c != -1.0 or len(mono) != 1 or mono[0][1] != 1.0 or mono[0][0][0] != "a":
+            return None
+        _, key, labels = mono[0][0]
+        node = self.nodes[key]
+        if not (isinstance(node, Func) and node.name == "sigmoid"):
+            return None
+        other = make_func("sigmoid", negate(node.arg))
+        self.nodes[other.key] = other
+        if other.key not in self.disguised and key not in self.disguised:
+            self.disguised[other.key] = key
+        return ((("a", other.key, labels), 1.0),)
+
+    # -- σ(u) + σ(-u) = 1 -------------------------------------------------------------
+    def sigmoid_pairs(self, poly: Poly) -> Poly:
+        """Eliminate ``σ(-u)`` (or ``σ(u)``) by ``σ(-u) = 1 - σ(u)`` where that removes terms."""
+        pairs: dict[tuple[str, tuple[int, ...]], dict[int, Base]] = {}
+        for mono in poly:
+            for base, e in mono:
+                if base[0] != "a" or e <= 0:
+                    continue
+                node = self.nodes[base[1]]
+                if isinstance(node, Func) and node.name == "sigmoid":
+                    sign, u = split_sign(node.arg)
+                    pairs.setdefault((u.key, base[2]), {})[sign] = base
+        for _, found in sorted(pairs.items()):
+            if len(found) != 2:
+                continue
+            best = poly
+            for drop, keep in ((found[-1], found[1]), (found[1], found[-1])):
+                candidate = _substitute(poly, drop, {(): 1.0, ((keep, 1.0),): -1.0})
+                if candidate is not None and len(candidate) < len(best):
+                    best = candidate
+            if best is not poly:
+                self.fired.add("sigmoid complement")
+                poly = best
+        return poly
+
+    # -- polynomial -> IR -------------------------------------------------------------
+    def support(self, poly: Poly) -> set[int]:
+        labels: set[int] = set()
+        for mono in poly:
+            for base, _ in mono:
+                labels |= self.base_support(base)
+        return labels
+
+    def base_support(self, base: Base) -> set[int]:
+        if base[0] == "a":
+            return set(base[2])
+        return self.support(self.sums[base])
+
+    def note_present(self, poly: Poly) -> None:
+        for mono in poly:
+            for base, _ in mono:
+                if base[0] == "a":
+                    node = self.nodes[base[1]]
+                    if isinstance(node, Func) and node.name == "sigmoid":
+                        self.present.add((node.key, base[2]))
+                else:
+                    self.note_present(self.sums[base])
+
+    def realize(self, poly: Poly, space: tuple[int, ...]) -> Expr:
+        """The IR of ``poly`` over the labels ``space``, common factors pulled out."""
+        dims = tuple(self.ldims[label] for label in space)
+        if not poly:
+            return zero(dims)
+        support = self.support(poly)
+        if support != set(space):
+            inner_space = tuple(label for label in space if label in support)
+            inner = self.realize(poly, inner_space)
+            return make_product(1.0, [(inner, inner_space)], space, self.ldims, inline=False)
+        if len(poly) == 1:
+            ((mono, c),) = poly.items()
+            return make_product(c, self.factors(mono), space, self.ldims, inline=False)
+        common, content, rest = _common(poly, signed=False)
+        if common or content != 1.0:
+            self.fired.add("common factor")
+            if _mostly_negative(rest):
+                content, rest = -content, {m: -c for m, c in rest.items()}
+            inner = self.realize(rest, space)
+            return make_product(
+                content, [*self.factors(common), (inner, space)], space, self.ldims, inline=False
+            )
+        split = _most_common_base(poly)
+        if split is not None:
+            base, sign = split
+            with_base = {m: c for m, c in poly.items() if _has(m, base, sign)}
+            without = {m: c for m, c in poly.items() if not _has(m, base, sign)}
+            return make_sum([self.realize(with_base, space), self.realize(without, space)], dims)
+        terms = [
+            make_product(c, self.factors(m), space, self.ldims, inline=False)
+            for m, c in poly.items()
+        ]
+        factored = factor_sum(terms, dims, self.tidy)
+        if factored is not None:
+            self.fired.add("matrix common factor")
+            return factored
+        return make_sum(terms, dims)
+
+    def tidy(self, node: Expr) -> Expr:
+        """The normal form of a sum that factoring built (an island of its own)."""
+        if not composite(node):
+            return node
+        return normalize_island(node, self.shared, self.cost)
+
+    def factors(self, mono: Mono) -> list[tuple[Expr, tuple[int, ...]]]:
+        result = []
+        for base, e in mono:
+            node, labels = self.base_node(base)
+            result.append((make_pow(node, e), labels))
+        return result
+
+    def base_node(self, base: Base) -> tuple[Expr, tuple[int, ...]]:
+        if base[0] == "a":
+            node = self.nodes[base[1]]
+            labels = base[2]
+            complement = self.disguised.get(node.key)
+            if complement is not None and (complement, labels) in self.present:
+                other = self.nodes[complement]
+                one = constant(1.0, node.dims)
+                return make_sum([one, negate(other)], node.dims), labels
+            return node, labels
+        poly = self.sums[base]
+        space = tuple(sorted(self.support(poly)))
+        return self.realize(poly, space), space
+
+
+def _mostly_negative(poly: Poly) -> bool:
+    """True when most terms are negative (a tie: when the constant term is)."""
+    negatives = sum(1 for c in poly.values() if c < 0)
+    if 2 * negatives != len(poly):
+        return 2 * negatives > len(poly)
+    return poly.get((), 0.0) < 0
+
+
+def _has(mono: Mono, base: Base, sign: int) -> bool:
+    return any(b == base and e * sign > 0 for b, e in mono)
+
+
+def _most_common_base(poly: Poly) -> tuple[Base, int] | None:
+    """The base (and exponent sign) carried by the most terms, when 2 <= that < all."""
+    counts: dict[tuple[Base, int], int] = {}
+    for mono in poly:
+        for base, e in mono:
+            key = (base, 1 if e > 0 else -1)
+            counts[key] = counts.get(key, 0) + 1
+    best = None
+    for key, count in sorted(counts.items()):
+        if 2 <= count < len(poly) and (best is None or count > counts[best]):
+            best = key
+    return best
+
+
+def _common(poly: Poly, *, signed: bool) -> tuple[Mono, float, Poly]:
+    """``(g, c, rest)`` with ``poly = c * g * rest``: common bases and numeric content.
+
+    A base is common when every term carries it with exponents of one sign (the one
+    nearest zero is taken).  The content is the coefficients' common magnitude when they
+    all agree and it is not 1 (with ``signed``, also a common sign).
+    """
+    monos = list(poly)
+    shared = dict(monos[0])
+    for mono in monos[1:]:
+        exps = dict(mono)
+        for base in list(shared):
+            e = exps.get(base)
+            if e is None or e * shared[base] <= 0:
+                del shared[base]
+            else:
+                shared[base] = min(shared[base], e) if e > 0 else max(shared[base], e)
+    common: Mono = tuple(sorted(shared.items()))
+    mags = {abs(c) for c in poly.values()}
+    content = 1.0
+    if len(mags) == 1:
+        magnitude = mags.pop()
+        if magnitude != 1.0:
+            content = magnitude
+        if signed and all(c < 0 for c in poly.values()):
+            content = -content
+    if not common and content == 1.0:
+        return common, content, poly
+    inverse = _mono_pow(common, -1.0)
+    rest: Poly = {}
+    for mono, c in poly.items():
+        _add(rest, _mono_mul(mono, inverse), c / content)
+    return common, content, rest
+
+
+def _substitute(poly: Poly, base: Base, value: Poly) -> Poly | None:
+    """``poly`` with positive integer powers of ``base`` replaced by ``value`` (None: cannot)."""
+    out: Poly = {}
+    for mono, c in poly.items():
+        exps = dict(mono)
+        e = exps.pop(base, 0.0)
+        rest: Poly = {tuple(sorted(exps.items())): c}
+        if e < 0 or not float(e).is_integer() or e > 3:
+            if e:
+                return None
+        else:
+            for _ in range(int(e)):
+                rest = _mul(rest, value)
+        for m, v in rest.items():
+            _add(out, m, v)
+    return out
+
+
+# -- islands in a DAG -------------------------------------------------------------------
+
+
+def composite(node: Expr) -> bool:
+    """True for the nodes an island is made of: sums, elementwise products, constant powers."""
+    if isinstance(node, Sum):
+        return True
+    if isinstance(node, Func):
+        return node.name == "pow" and node.param is not None and float(node.param).is_integer()
+    return is_elementwise_product(node)
+
+
+class Costs:
+    """Sizes of what nodes add to a DAG, memoised: each node counts 1 plus its operands.
+
+    Nodes in ``free`` exist anyway (a node used elsewhere too, a leaf) and count 0; any
+    other node counts with everything under it down to free nodes.
+    """
+
+    def __init__(self, free: set[str] | None = None):
+        self.free = free if free is not None else set()
+        self.memo: dict[str, int] = {}
+
+    def __call__(self, root: Expr) -> int:
+        """The size ``root`` adds (the root itself is never free)."""
+        return 1 + len(root.children) + sum(self.below(child) for child in root.children)
+
+    def below(self, node: Expr) -> int:
+        """The size ``node`` adds as an operand (0 when it is free)."""
+        if not node.children or node.key in self.free:
+            return 0
+        found = self.memo.get(node.key)
+        if found is not None:
+            return found
+        stack: list[tuple[Expr, bool]] = [(node, False)]
+        while stack:
+            current, ready = stack.pop()
+            if current.key in self.memo:
+                continue
+            pending = [c for c in current.children
+                       if c.children and c.key not in self.free and c.key not in self.memo]
+            if ready or not pending:
+                self.memo[current.key] = 1 + len(current.children) + sum(
+                    0 if (not c.children or c.key in self.free) else self.memo[c.key]
+                    for c in current.children
+                )
+            else:
+                stack.append((current, True))
+                stack.extend((c, False) for c in pending)
+        return self.memo[node.key]
+
+
+def normalize_island(node: Expr, shared: set[str], cost: Costs) -> Expr:
+    """The smallest of ``node`` and its normal forms (both read back factored).
+
+    The expanded form is built only when it can differ from the kept one: when the kept
+    form had to hold a sum as a base, or met a shared sum it keeps as an atom.
+    """
+    space = tuple(range(len(node.dims)))
+    best, best_cost = node, cost(node)
+    fired: set[str] = set()
+    for expand in (False, True):
+        island = _Island(dict(enumerate(node.dims)), shared, cost)
+        poly = island.poly(node, space, expand, top=True)
+        if expand or not island.held:
+            poly = island.sigmoid_pairs(poly)
+        island.note_present(poly)
+        candidate = island.realize(poly, space)
+        value = cost(candidate)
+        if value < best_cost or (value == best_cost and best is not node and expand):
+            best, best_cost, fired = candidate, value, island.fired
+        if not island.held:
+            break
+    if best is not node and active():
+        for rule in sorted(fired) or ["collect like terms"]:
+            record(rule, node, best)
+    return best
+
+
+def distribute_contraction(node: Product, shared: set[str], cost: Costs) -> Expr:
+    """``Σ_j (a_j + b_j)`` as ``Σ_j a_j + Σ_j b_j`` when terms then cancel (else ``node``).
+
+    The summand of a contraction is elementwise over all of its labels; its polynomial's
+    terms are contracted one by one and added, which cancels ``Σ_i (x_i - mean(x))``.
+    """
+    if not node.summed or not any(composite(f) for f, _ in node.factors):
+        return node
+    ldims = dict(enumerate(node.ldims))
+    island = _Island(ldims, shared, cost)
+    poly: Poly = {(): node.coeff}
+    for factor, labels in node.factors:
+        if len(set(labels)) != len(labels):
+            return node
+        poly = island.multiply(poly, island.poly(factor, labels, True), True)
+    if not 2 <= len(poly) <= LIMIT or not _may_cancel(island, poly):
+        return node
+    terms = [make_product(c, island.factors(m), node.out, ldims) for m, c in poly.items()]
+    result = make_sum(terms, node.dims)
+    count = len(result.terms) if isinstance(result, Sum) else 1
+    if count >= len(poly) or cost(result) > cost(node):
+        return node
+    if active():
+        record("contraction linearity", node, result)
+    return result
+
+
+def _may_cancel(island: _Island, poly: Poly) -> bool:
+    """True when two terms carry the same leaves (labels and sizes aside): they may merge."""
+    seen: set[tuple] = set()
+    for mono in poly:
+        counts: dict[str, float] = {}
+        for base, e in mono:
+            keys = [repr(base)] if base[0] == "s" else _leaves(island.nodes[base[1]])
+            for key in keys:
+                counts[key] = counts.get(key, 0.0) + e
+        signature = tuple(sorted(counts.items()))
+        if signature in seen:
+            return True
+        seen.add(signature)
+    return False
+
+
+def _leaves(node: Expr) -> list[str]:
+    """Keys of the factors of ``node`` (through products), dimension sizes left out."""
+    if isinstance(node, Size) or (isinstance(node, Func) and isinstance(node.arg, Size)):
+        return []
+    if isinstance(node, Product):
+        return [key for factor, _ in node.factors for key in _leaves(factor)]
+    return [node.key]
+
+
+def normalize(expr: Expr) -> Expr:
+    """Every island of ``expr`` in normal form, and contractions whose terms cancel split.
+
+    Runs at the end of every derivative (before ``flatten_single_use``) and in
+    ``ed.simplify``.  Nodes keep their sharing: a node used more than once is rebuilt once.
+    """
+    order = topological(expr)
+    uses: dict[str, int] = {}
+    inner: dict[str, bool] = {}
+    for node in order:
+        elementwise = composite(node)
+        for child in node.children:
+            uses[child.key] = uses.get(child.key, 0) + 1
+            inner[child.key] = elementwise and inner.get(child.key, True)
+    shared = {key for key, count in uses.items() if count > 1}
+    cost = Costs(set(shared))
+    done: dict[str, Expr] = {}
+    shared_new: set[str] = set()
+    for node in order:
+        new = _rebuild(node, done)
+        if isinstance(new, Product) and not composite(new):
+            new = distribute_contraction(new, shared_new, cost)
+        if composite(new) and not (uses.get(node.key, 0) == 1 and inner.get(node.key)):
+            new = normalize_island(new, shared_new, cost)
+        if node.key in shared:
+            shared_new.add(new.key)
+            cost.free.add(new.key)
+        done[node.key] = new
+    return done[expr.key]
+
+
+def _rebuild(node: Expr, done: dict[str, Expr]) -> Expr:
+    children = [done[child.key] for child in node.children]
+    if all(new is old for new, old in zip(children, node.children, strict=True)):
+        return node
+    if isinstance(node, Product):
+        factors = [(done[f.key], ls) for f, ls in node.factors]
+        return make_product(node.coeff, factors, node.out, node.ldims, inline=False)
+    if isinstance(node, Sum):
+        return make_sum(children, node.dims)
+    if isinstance(node, Func):
+        return make_func(node.name, children[0], node.param)
+    if isinstance(node, MatFunc):
+        return make_matfunc(node.name, children[0])
+    if isinstance(node, LogSumExp):
+        return LogSumExp.make(children[0], node.axes)
+    return node  # pragma: no cover - leaves have no children
