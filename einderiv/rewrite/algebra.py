@@ -284,6 +284,55 @@ class _Island:
                 poly = best
         return poly
 
+    # -- exp(a) * exp(b) = exp(a + b) -------------------------------------------------
+    def combine_exps(self, poly: Poly) -> Poly:
+        """Join the ``exp`` atoms of a monomial where the joint argument is shorter.
+
+        ``exp(u) / exp(u - v)`` becomes ``exp(v)``, ``exp(u) * exp(-u)`` becomes 1, and
+        ``exp(logsumexp(u)) * softmax(u)`` becomes ``exp(u)``.
+        """
+        out: Poly = {}
+        changed = False
+        for mono, c in poly.items():
+            members = [
+                (base, e) for base, e in mono
+                if base[0] == "a"
+                and isinstance(self.nodes[base[1]], Func)
+                and self.nodes[base[1]].name == "exp"  # type: ignore[attr-defined]
+            ]
+            if len(members) < 2:
+                _add(out, mono, c)
+                continue
+            union = tuple(sorted({label for base, _ in members for label in base[2]}))
+            dims = tuple(self.ldims[label] for label in union)
+            parts: list[Expr] = []
+            old = 0
+            for base, e in members:
+                arg = self.nodes[base[1]].arg  # type: ignore[attr-defined]
+                old += self.cost.below(arg)
+                for term in arg.terms if isinstance(arg, Sum) else (arg,):
+                    parts.append(make_product(e, [(term, base[2])], union, self.ldims))
+            total = make_sum(parts, dims)
+            if self.cost.below(total) >= old:
+                _add(out, mono, c)
+                continue
+            joined = dict(mono)
+            for base, _ in members:
+                del joined[base]
+            together = make_func("exp", total)
+            if isinstance(together, Product) and not together.factors:
+                c *= together.coeff
+            else:
+                self.nodes[together.key] = together
+                key = ("a", together.key, union)
+                joined[key] = joined.get(key, 0.0) + 1.0
+            changed = True
+            _add(out, tuple(sorted(joined.items())), c)
+        if changed:
+            self.fired.add("exp product")
+            return out
+        return poly
+
     # -- polynomial -> IR -------------------------------------------------------------
     def support(self, poly: Poly) -> set[int]:
         labels: set[int] = set()
@@ -345,10 +394,30 @@ class _Island:
             return factored
         return make_sum(terms, dims)
 
+    def settled(self, poly: Poly) -> bool:
+        """True when reading ``poly`` back would only rebuild it.
+
+        That is one term, or terms that share no factor, not even inside a contraction
+        (nothing for the common factors or the matrix factoring to pull out).
+        """
+        if len(poly) <= 1:
+            return bool(poly)
+        seen: set[str] = set()
+        for mono in poly:
+            keys = {key for base, _ in mono for key in (
+                [repr(base)] if base[0] == "s" else _leaves(self.nodes[base[1]])
+            )}
+            if keys & seen:
+                return False
+            seen |= keys
+        return True
+
     def tidy(self, node: Expr) -> Expr:
         """The normal form of a sum that factoring built (an island of its own)."""
         if not composite(node):
             return node
+        if isinstance(node, Sum) and not any(composite(term) for term in node.terms):
+            return node  # a sum of atoms that factoring has already looked at
         return normalize_island(node, self.shared, self.cost)
 
     def factors(self, mono: Mono) -> list[tuple[Expr, tuple[int, ...]]]:
@@ -518,6 +587,9 @@ def normalize_island(node: Expr, shared: set[str], cost: Costs) -> Expr:
         poly = island.poly(node, space, expand, top=True)
         if expand or not island.held:
             poly = island.sigmoid_pairs(poly)
+        poly = island.combine_exps(poly)
+        if not island.fired and not island.held and island.settled(poly):
+            break  # nothing cancels, merges or factors: the island is in normal form
         island.note_present(poly)
         candidate = island.realize(poly, space)
         value = cost(candidate)
