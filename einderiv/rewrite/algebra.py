@@ -59,6 +59,8 @@ from einderiv.rewrite.terms import make_product, make_sum
 LIMIT = 16
 #: most terms of a node used more than once that an expansion may copy into a user
 SHARED_LIMIT = 4
+#: the expanded form replaces the kept one only below this fraction of its size
+EXPANDED_GAIN = 0.85
 
 Base = tuple
 Mono = tuple[tuple[Base, float], ...]
@@ -150,7 +152,7 @@ class _Island:
     def _poly(self, node: Expr, labels: tuple[int, ...], expand: bool, top: bool) -> Poly:
         if not composite(node):
             return self.atom(node, labels)
-        shared = not top and node.key in self.shared
+        shared = not top and node.key in self.shared and bool(node.children)  # not constants
         if shared and not expand:
             self.held = True
             return self.atom(node, labels)
@@ -190,11 +192,12 @@ class _Island:
             else:
                 p, q = self.freeze(p), self.freeze(q)
         elif len(p) == 1 and len(q) > 1 or len(q) == 1 and len(p) > 1:
-            # a sum times a monomial that divides by that sum (or by the atom it is)
+            # a sum times a monomial: kept as a product of the sum (the kept form), or
+            # as a sum base when the monomial divides by that sum (or the atom it is)
             (mono,), many = (p, q) if len(p) == 1 else (q, p)
-            if any(e < 0 for _, e in mono):
+            if mono and (not expand or any(e < 0 for _, e in mono)):
                 frozen = self.freeze(many)
-                if self._cancels(mono, next(iter(frozen))):
+                if not expand or self._cancels(mono, next(iter(frozen))):
                     p, q = (p, frozen) if len(p) == 1 else (frozen, q)
         if any(self._cancels(m1, m2) for m1 in p for m2 in q):
             self.fired.add("cancel powers")
@@ -588,12 +591,14 @@ def normalize_island(node: Expr, shared: set[str], cost: Costs) -> Expr:
         if expand or not island.held:
             poly = island.sigmoid_pairs(poly)
         poly = island.combine_exps(poly)
-        if not island.fired and not island.held and island.settled(poly):
+        if not expand and not island.fired and not island.held and island.settled(poly):
             break  # nothing cancels, merges or factors: the island is in normal form
         island.note_present(poly)
         candidate = island.realize(poly, space)
         value = cost(candidate)
-        if value < best_cost or (value == best_cost and best is not node and expand):
+        # the expanded form must be clearly smaller: a node or two fewer is not worth
+        # reordering the user's own structure
+        if value < best_cost * (EXPANDED_GAIN if expand else 1.0):
             best, best_cost, fired = candidate, value, island.fired
         if not island.held:
             break

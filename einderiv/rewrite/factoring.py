@@ -59,13 +59,16 @@ def factor_sum(
                 continue
             seen.add(signature)
             groups.setdefault(signature, []).append((t, k))
-    best = None
-    for signature, members in sorted(groups.items()):
-        if len(members) >= 2 and (best is None or len(members) > len(groups[best])):
-            best = signature
-    if best is None:
+    # the factor shared by most terms first, unless the rests would be a tensor of higher
+    # rank than the terms (a rank-4 intermediate for a matrix result is no gain)
+    ranked = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    members = next(
+        (found for _, found in ranked
+         if len(found) >= 2 and len(_rest_out(views, found)) <= max(2, len(dims))),
+        None,
+    )
+    if members is None:
         return None
-    members = groups[best]
     chosen = {t for t, _ in members}
     factored = _pull_out(views, members, tidy)
     others = [term for t, term in enumerate(terms) if t not in chosen]
@@ -86,6 +89,22 @@ def _flat(term: Expr) -> Product | None:
     return view
 
 
+def _rest_out(views: list[Product | None], members: list[tuple[int, int]]) -> list[int]:
+    """The labels of the rests' sum: output positions they carry, then interface ones."""
+    t0, k0 = members[0]
+    first = views[t0]
+    assert first is not None
+    rank = len(first.out)
+    interface = sorted({p for kind, p in _roles(first, k0) if kind == "i"})
+    carried: set[int] = set()
+    for t, k in members:
+        view = views[t]
+        assert view is not None
+        rest_labels = {x for j, (_, ls) in enumerate(view.factors) if j != k for x in ls}
+        carried |= {pos for pos, label in enumerate(view.out) if label in rest_labels}
+    return [pos for pos in range(rank) if pos in carried] + [rank + p for p in interface]
+
+
 def _pull_out(
     views: list[Product | None],
     members: list[tuple[int, int]],
@@ -100,14 +119,7 @@ def _pull_out(
     rank = len(first.out)
     # labels of the result: output positions 0..rank-1, then rank + factor position
     factor_labels = tuple(p if kind == "o" else rank + p for kind, p in roles)
-    interface = sorted({p for kind, p in roles if kind == "i"})
-    carried: set[int] = set()
-    for t, k in members:
-        view = views[t]
-        assert view is not None
-        rest_labels = {x for j, (_, ls) in enumerate(view.factors) if j != k for x in ls}
-        carried |= {pos for pos, label in enumerate(view.out) if label in rest_labels}
-    rest_out = [pos for pos in range(rank) if pos in carried] + [rank + p for p in interface]
+    rest_out = _rest_out(views, members)
     ldims = {pos: first.ldims[label] for pos, label in enumerate(first.out)}
     for pos, label in enumerate(first.factors[k0][1]):
         ldims[rank + pos] = first.ldims[label]
