@@ -158,10 +158,13 @@ class _Island:
             return self.atom(node, labels)
         if isinstance(node, Sum):
             result: Poly = {}
+            added = 0
             for term in node.terms:
-                for mono, c in self.poly(term, labels, expand).items():
+                part = self.poly(term, labels, expand)
+                added += len(part)
+                for mono, c in part.items():
                     _add(result, mono, c)
-            if len(result) < sum(1 for _ in node.terms):
+            if len(result) < added:
                 self.fired.add("collect like terms")
         elif isinstance(node, Product):
             mapping = dict(zip(node.out, labels, strict=True))
@@ -201,7 +204,10 @@ class _Island:
                     p, q = (p, frozen) if len(p) == 1 else (frozen, q)
         if any(self._cancels(m1, m2) for m1 in p for m2 in q):
             self.fired.add("cancel powers")
-        return _mul(p, q)
+        product = _mul(p, q)
+        if len(product) < len(p) * len(q):
+            self.fired.add("collect like terms")
+        return product
 
     @staticmethod
     def _cancels(m1: Mono, m2: Mono) -> bool:
@@ -408,7 +414,7 @@ class _Island:
         seen: set[str] = set()
         for mono in poly:
             keys = {key for base, _ in mono for key in (
-                [repr(base)] if base[0] == "s" else _leaves(self.nodes[base[1]])
+                (repr(base),) if base[0] == "s" else _leaves(self.nodes[base[1]])
             )}
             if keys & seen:
                 return False
@@ -419,8 +425,8 @@ class _Island:
         """The normal form of a sum that factoring built (an island of its own)."""
         if not composite(node):
             return node
-        if isinstance(node, Sum) and not any(composite(term) for term in node.terms):
-            return node  # a sum of atoms that factoring has already looked at
+        if isinstance(node, Sum) and all(_atom_like(term) for term in node.terms):
+            return node  # a sum of (scaled, transposed) atoms that factoring looked at
         return normalize_island(node, self.shared, self.cost)
 
     def factors(self, mono: Mono) -> list[tuple[Expr, tuple[int, ...]]]:
@@ -451,6 +457,13 @@ def _mostly_negative(poly: Poly) -> bool:
     if 2 * negatives != len(poly):
         return 2 * negatives > len(poly)
     return poly.get((), 0.0) < 0
+
+
+def _atom_like(node: Expr) -> bool:
+    """An atom, or one scaled, transposed or broadcast (a product of a single atom)."""
+    if isinstance(node, Product) and len(node.factors) == 1:
+        node = node.factors[0][0]
+    return not composite(node)
 
 
 def _has(mono: Mono, base: Base, sign: int) -> bool:
@@ -591,15 +604,18 @@ def normalize_island(node: Expr, shared: set[str], cost: Costs) -> Expr:
         if expand or not island.held:
             poly = island.sigmoid_pairs(poly)
         poly = island.combine_exps(poly)
-        if not expand and not island.fired and not island.held and island.settled(poly):
-            break  # nothing cancels, merges or factors: the island is in normal form
-        island.note_present(poly)
-        candidate = island.realize(poly, space)
-        value = cost(candidate)
-        # the expanded form must be clearly smaller: a node or two fewer is not worth
-        # reordering the user's own structure
-        if value < best_cost * (EXPANDED_GAIN if expand else 1.0):
-            best, best_cost, fired = candidate, value, island.fired
+        # Reading back is the expensive part; skip it where it can only rebuild: the kept
+        # form when nothing cancelled or merged and no factor is shared among terms, the
+        # expanded form when expanding cancelled and merged nothing.
+        useful = island.fired - {"distribute"}
+        if useful or (not expand and not island.settled(poly)):
+            island.note_present(poly)
+            candidate = island.realize(poly, space)
+            value = cost(candidate)
+            # the expanded form must be clearly smaller: a node or two fewer is not worth
+            # reordering the user's own structure
+            if value < best_cost * (EXPANDED_GAIN if expand else 1.0):
+                best, best_cost, fired = candidate, value, island.fired
         if not island.held:
             break
     if best is not node and active():
@@ -641,7 +657,7 @@ def _may_cancel(island: _Island, poly: Poly) -> bool:
     for mono in poly:
         counts: dict[str, float] = {}
         for base, e in mono:
-            keys = [repr(base)] if base[0] == "s" else _leaves(island.nodes[base[1]])
+            keys = (repr(base),) if base[0] == "s" else _leaves(island.nodes[base[1]])
             for key in keys:
                 counts[key] = counts.get(key, 0.0) + e
         signature = tuple(sorted(counts.items()))
@@ -651,13 +667,18 @@ def _may_cancel(island: _Island, poly: Poly) -> bool:
     return False
 
 
-def _leaves(node: Expr) -> list[str]:
+def _leaves(node: Expr) -> tuple[str, ...]:
     """Keys of the factors of ``node`` (through products), dimension sizes left out."""
-    if isinstance(node, Size) or (isinstance(node, Func) and isinstance(node.arg, Size)):
-        return []
-    if isinstance(node, Product):
-        return [key for factor, _ in node.factors for key in _leaves(factor)]
-    return [node.key]
+    found = node._cache.get("leaves")
+    if found is None:
+        if isinstance(node, Size) or (isinstance(node, Func) and isinstance(node.arg, Size)):
+            found = ()
+        elif isinstance(node, Product):
+            found = tuple(key for factor, _ in node.factors for key in _leaves(factor))
+        else:
+            found = (node.key,)
+        node._cache["leaves"] = found
+    return found
 
 
 def normalize(expr: Expr) -> Expr:

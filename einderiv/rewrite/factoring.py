@@ -25,18 +25,32 @@ from einderiv.rewrite.terms import make_product, make_sum
 Role = tuple[str, int]
 
 
-def _roles(view: Product, index: int) -> tuple[Role, ...]:
-    """How the labels of factor ``index`` meet the term: output position or own position."""
-    factor, labels = view.factors[index]
-    elsewhere = {x for k, (_, ls) in enumerate(view.factors) if k != index for x in ls}
-    roles: list[Role] = []
-    for label in labels:
-        if label in view.out:
-            roles.append(("o", view.out.index(label)))
-        else:
-            first = labels.index(label)
-            roles.append(("i" if label in elsewhere else "t", first))
-    return tuple(roles)
+class _Term:
+    """One term seen as a product, with each factor's roles and what its rest carries."""
+
+    def __init__(self, view: Product):
+        self.view = view
+        holders: dict[int, int] = {}
+        for _, labels in view.factors:
+            for label in set(labels):
+                holders[label] = holders.get(label, 0) + 1
+        outs = {label: pos for pos, label in enumerate(view.out)}
+        self.roles: list[tuple[Role, ...]] = []
+        self.carried: list[frozenset[int]] = []
+        for _, labels in view.factors:
+            own = set(labels)
+            roles: list[Role] = []
+            for label in labels:
+                if label in outs:
+                    roles.append(("o", outs[label]))
+                else:
+                    elsewhere = holders[label] > 1
+                    roles.append(("i" if elsewhere else "t", labels.index(label)))
+            self.roles.append(tuple(roles))
+            self.carried.append(frozenset(
+                pos for label, pos in outs.items()
+                if holders.get(label, 0) > (1 if label in own else 0)
+            ))
 
 
 def factor_sum(
@@ -47,86 +61,103 @@ def factor_sum(
     ``tidy`` is applied to each new sum of rests (the normal form passes its own).
     """
     dims = tuple(dims)
-    views = [_flat(term) for term in terms]
+    seen_terms: dict[int, _Term] = {}
+    for t, term in enumerate(terms):
+        view = _flat(term)
+        if view is not None:
+            seen_terms[t] = _Term(view)
     groups: dict[tuple, list[tuple[int, int]]] = {}
-    for t, view in enumerate(views):
-        if view is None:
-            continue
+    for t, info in seen_terms.items():
         seen: set[tuple] = set()
-        for k, (factor, _) in enumerate(view.factors):
-            signature = (factor.key, _roles(view, k))
-            if signature in seen:
-                continue
-            seen.add(signature)
-            groups.setdefault(signature, []).append((t, k))
-    # the factor shared by most terms first, unless the rests would be a tensor of higher
-    # rank than the terms (a rank-4 intermediate for a matrix result is no gain)
-    ranked = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
-    members = next(
-        (found for _, found in ranked
-         if len(found) >= 2 and len(_rest_out(views, found)) <= max(2, len(dims))),
-        None,
-    )
-    if members is None:
+        for k, (factor, _) in enumerate(info.view.factors):
+            signature = (factor.key, info.roles[k])
+            if signature not in seen:
+                seen.add(signature)
+                groups.setdefault(signature, []).append((t, k))
+    groups = {sig: members for sig, members in groups.items() if len(members) >= 2}
+    parts: list[Expr] = []
+    left = set(range(len(terms)))
+    while groups:
+        # the factor shared by most terms first, unless the rests would be a tensor of
+        # higher rank than the terms (a rank-4 intermediate for a matrix is no gain)
+        best = None
+        for _, members in sorted(groups.items(), key=lambda i: (-len(i[1]), i[0])):
+            if len(_rest_out(seen_terms, members)) <= max(2, len(dims)):
+                best = members
+                break
+        if best is None:
+            break
+        parts.append(_pull_out(seen_terms, best, tidy))
+        chosen = {t for t, _ in best}
+        left -= chosen
+        groups = {sig: kept for sig, members in groups.items()
+                  if len(kept := [m for m in members if m[0] not in chosen]) >= 2}
+    if not parts:
         return None
-    chosen = {t for t, _ in members}
-    factored = _pull_out(views, members, tidy)
-    others = [term for t, term in enumerate(terms) if t not in chosen]
-    if others:
-        rest = factor_sum(others, dims, tidy)
-        return make_sum([factored, rest if rest is not None else make_sum(others, dims)], dims)
-    return factored
+    parts.extend(terms[t] for t in sorted(left))
+    return make_sum(parts, dims)
 
 
 def _flat(term: Expr) -> Product | None:
-    """``term`` as one product with its single-use products inlined (None if it has a delta)."""
+    """``term`` as one product, its product factors spliced in one level (None: a delta).
+
+    The splice relabels without canonicalizing (``Product.make``): a view for matching,
+    cheap enough for every term of a long sum.
+    """
     view = as_product(term)
     if any(isinstance(f, Product) for f, _ in view.factors):
-        inlined = make_product(view.coeff, view.factors, view.out, view.ldims)
-        view = as_product(inlined)
+        ldims = dict(enumerate(view.ldims))
+        fresh = len(view.ldims)
+        coeff = view.coeff
+        factors: list[tuple[Expr, tuple[int, ...]]] = []
+        for factor, labels in view.factors:
+            if not isinstance(factor, Product):
+                factors.append((factor, labels))
+                continue
+            mapping = dict(zip(factor.out, labels, strict=True))
+            for label in factor.summed:
+                mapping[label] = fresh
+                ldims[fresh] = factor.ldims[label]
+                fresh += 1
+            coeff *= factor.coeff
+            factors.extend((f, tuple(mapping[x] for x in ls)) for f, ls in factor.factors)
+        view = Product.make(coeff, factors, view.out, ldims)
     if any(isinstance(f, Delta) for f, _ in view.factors):
         return None
     return view
 
 
-def _rest_out(views: list[Product | None], members: list[tuple[int, int]]) -> list[int]:
+def _rest_out(terms: dict[int, _Term], members: list[tuple[int, int]]) -> list[int]:
     """The labels of the rests' sum: output positions they carry, then interface ones."""
     t0, k0 = members[0]
-    first = views[t0]
-    assert first is not None
-    rank = len(first.out)
-    interface = sorted({p for kind, p in _roles(first, k0) if kind == "i"})
+    rank = len(terms[t0].view.out)
+    interface = sorted({p for kind, p in terms[t0].roles[k0] if kind == "i"})
     carried: set[int] = set()
     for t, k in members:
-        view = views[t]
-        assert view is not None
-        rest_labels = {x for j, (_, ls) in enumerate(view.factors) if j != k for x in ls}
-        carried |= {pos for pos, label in enumerate(view.out) if label in rest_labels}
-    return [pos for pos in range(rank) if pos in carried] + [rank + p for p in interface]
+        carried |= terms[t].carried[k]
+    return sorted(carried) + [rank + p for p in interface]
 
 
 def _pull_out(
-    views: list[Product | None],
+    terms: dict[int, _Term],
     members: list[tuple[int, int]],
     tidy: Callable[[Expr], Expr] | None,
 ) -> Expr:
     """``F * (R_1 + R_2 + ...)`` for the factor ``F`` at ``members`` (term, factor index)."""
     t0, k0 = members[0]
-    first = views[t0]
-    assert first is not None
+    first = terms[t0].view
     factor, _ = first.factors[k0]
-    roles = _roles(first, k0)
+    roles = terms[t0].roles[k0]
     rank = len(first.out)
     # labels of the result: output positions 0..rank-1, then rank + factor position
     factor_labels = tuple(p if kind == "o" else rank + p for kind, p in roles)
-    rest_out = _rest_out(views, members)
+    rest_out = _rest_out(terms, members)
     ldims = {pos: first.ldims[label] for pos, label in enumerate(first.out)}
     for pos, label in enumerate(first.factors[k0][1]):
         ldims[rank + pos] = first.ldims[label]
     rests = []
     for t, k in members:
-        view = views[t]
-        assert view is not None
+        view = terms[t].view
         labels = view.factors[k][1]
         out = [view.out[pos] if pos < rank else labels[pos - rank] for pos in rest_out]
         others = [pair for j, pair in enumerate(view.factors) if j != k]
