@@ -234,3 +234,14 @@ def test_normal_form_is_equal_and_never_larger(expr, seed, scale):
 def test_derivatives_after_normalization_match_central_differences(expr):
     for wrt in sorted(expr.symbols()):
         check_derivative(expr, wrt)
+
+
+def test_a_very_deep_island_is_cut_not_a_recursion_error():
+    x, y = ed.symbols("x[n] y[n]")
+    e = x
+    for _ in range(2000):
+        e = e * y + x
+    g = ed.grad(ed.sum(e), "x")
+    assert len(topological(g)) < 2 * 2000 + 10
+    values = {"x": np.full(3, 0.5), "y": np.full(3, 0.5)}
+    np.testing.assert_allclose(g.evaluate(values), np.full(3, 2.0 - 0.5**2000), rtol=1e-12)

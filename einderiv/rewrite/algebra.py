@@ -61,6 +61,10 @@ LIMIT = 16
 SHARED_LIMIT = 4
 #: the expanded form replaces the kept one only below this fraction of its size
 EXPANDED_GAIN = 0.85
+#: the deepest island (in nested sums and products) normalized as one
+ISLAND_DEPTH = 32
+#: most terms of a polynomial read back with common factors searched (and expanded at all)
+BIG = 64
 
 Base = tuple
 Mono = tuple[tuple[Base, float], ...]
@@ -127,6 +131,9 @@ class _Island:
         self.present: set[tuple[str, tuple[int, ...]]] = set()
         #: True once a sum was held as a base or a shared sum as an atom (expanding may differ)
         self.held = False
+        #: True once a polynomial grew beyond BIG terms (the expanded form is not tried)
+        self.big = False
+        self.depth = 0
         #: atoms σ(-v) that stand for a sum 1 - σ(v) of the input, by key: the key of σ(v)
         self.disguised: dict[str, str] = {}
 
@@ -153,9 +160,21 @@ class _Island:
         if not composite(node):
             return self.atom(node, labels)
         shared = not top and node.key in self.shared and bool(node.children)  # not constants
-        if shared and not expand:
+        if shared and (not expand or self.depth >= ISLAND_DEPTH):
             self.held = True
             return self.atom(node, labels)
+        self.depth += 1
+        try:
+            result = self._composite(node, labels, expand)
+        finally:
+            self.depth -= 1
+        if len(result) > BIG:
+            self.big = True
+        if shared and len(result) > SHARED_LIMIT:
+            return self.atom(node, labels)
+        return result
+
+    def _composite(self, node: Expr, labels: tuple[int, ...], expand: bool) -> Poly:
         if isinstance(node, Sum):
             result: Poly = {}
             added = 0
@@ -177,8 +196,6 @@ class _Island:
         else:
             assert isinstance(node, Func) and node.param is not None
             result = self.power(node, labels, expand)
-        if shared and len(result) > SHARED_LIMIT:
-            return self.atom(node, labels)
         return result
 
     def multiply(self, p: Poly, q: Poly, expand: bool) -> Poly:
@@ -387,7 +404,7 @@ class _Island:
             return make_product(
                 content, [*self.factors(common), (inner, space)], space, self.ldims, inline=False
             )
-        split = _most_common_base(poly)
+        split = _most_common_base(poly) if len(poly) <= BIG else None
         if split is not None:
             base, sign = split
             with_base = {m: c for m, c in poly.items() if _has(m, base, sign)}
@@ -608,6 +625,8 @@ def normalize_island(node: Expr, shared: set[str], cost: Costs) -> Expr:
         # form when nothing cancelled or merged and no factor is shared among terms, the
         # expanded form when expanding cancelled and merged nothing.
         useful = island.fired - {"distribute"}
+        if expand and island.big:
+            break
         if useful or (not expand and not island.settled(poly)):
             island.note_present(poly)
             candidate = island.realize(poly, space)
@@ -667,14 +686,18 @@ def _may_cancel(island: _Island, poly: Poly) -> bool:
     return False
 
 
+def _is_size(node: Expr) -> bool:
+    return isinstance(node, Size) or (isinstance(node, Func) and isinstance(node.arg, Size))
+
+
 def _leaves(node: Expr) -> tuple[str, ...]:
-    """Keys of the factors of ``node`` (through products), dimension sizes left out."""
+    """Keys of the factors of ``node`` (of a product, one level), dimension sizes left out."""
     found = node._cache.get("leaves")
     if found is None:
-        if isinstance(node, Size) or (isinstance(node, Func) and isinstance(node.arg, Size)):
+        if _is_size(node):
             found = ()
         elif isinstance(node, Product):
-            found = tuple(key for factor, _ in node.factors for key in _leaves(factor))
+            found = tuple(f.key for f, _ in node.factors if not _is_size(f))
         else:
             found = (node.key,)
         node._cache["leaves"] = found
@@ -696,17 +719,32 @@ def normalize(expr: Expr) -> Expr:
             uses[child.key] = uses.get(child.key, 0) + 1
             inner[child.key] = elementwise and inner.get(child.key, True)
     shared = {key for key, count in uses.items() if count > 1}
+    # An island deeper than ISLAND_DEPTH is cut: the node at the cut is normalized as an
+    # island of its own and is an atom of the island above (like a shared node, though
+    # it still counts in that island's size), so no island is deeper than that.
+    depth: dict[str, int] = {}
+    cut: set[str] = set()
+    for node in order:
+        if composite(node):
+            below = [depth.get(c.key, 0) for c in node.children
+                     if c.key not in shared and c.key not in cut]
+            depth[node.key] = 1 + max(below, default=0)
+            if depth[node.key] >= ISLAND_DEPTH:
+                cut.add(node.key)
+                depth[node.key] = 0
     cost = Costs(set(shared))
     done: dict[str, Expr] = {}
-    shared_new: set[str] = set()
+    atoms: set[str] = set()  # new keys of the nodes an island above keeps as atoms
     for node in order:
         new = _rebuild(node, done)
         if isinstance(new, Product) and not composite(new):
-            new = distribute_contraction(new, shared_new, cost)
-        if composite(new) and not (uses.get(node.key, 0) == 1 and inner.get(node.key)):
-            new = normalize_island(new, shared_new, cost)
+            new = distribute_contraction(new, atoms, cost)
+        root = node.key in cut or not (uses.get(node.key, 0) == 1 and inner.get(node.key))
+        if composite(new) and root:
+            new = normalize_island(new, atoms, cost)
+        if node.key in shared or node.key in cut:
+            atoms.add(new.key)
         if node.key in shared:
-            shared_new.add(new.key)
             cost.free.add(new.key)
         done[node.key] = new
     return done[expr.key]
