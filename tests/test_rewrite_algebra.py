@@ -245,3 +245,10 @@ def test_a_very_deep_island_is_cut_not_a_recursion_error():
     assert len(topological(g)) < 2 * 2000 + 10
     values = {"x": np.full(3, 0.5), "y": np.full(3, 0.5)}
     np.testing.assert_allclose(g.evaluate(values), np.full(3, 2.0 - 0.5**2000), rtol=1e-12)
+
+
+def test_simplify_reaches_the_normal_form():
+    u, y = ed.symbols("u[n] y[n]")
+    s = ed.sigmoid(u)
+    assert ed.simplify((1 - y) * s - y * (1 - s)) == s - y
+    assert ed.simplify(ed.exp(u) * ed.exp(-u) * y) == y

@@ -2,27 +2,38 @@
 
 Contract: :func:`normalize` returns an expression equal to its argument wherever that is
 defined, whose DAG is never larger (by :class:`Costs`), with the elementwise algebra of
-every *island* in normal form.  An island is a maximal part of the DAG that is elementwise
-over one index space: sums, products that sum over nothing
-(:func:`~einderiv.rewrite.identities.is_elementwise_product`, broadcasts and transposes
-included) and integer powers.  Everything else is an *atom* of the
-island, taken at the labels it is used with: a symbol, a contraction (``X @ w``), a function
-(``σ(u)``, ``tanh(u)``, ``exp(u)``, whose arguments are islands of their own), a
-``logsumexp``, ``det``, a dimension size.
+every *island* in normal form.  It runs at the end of every derivative
+(:func:`einderiv.rewrite.passes.finish`, before ``flatten_single_use``) and in
+``ed.simplify``.
 
-In the island an expression is a polynomial over those atoms with integer (or, for
-``x**0.5``, rational) exponents: a map from monomials (sorted ``(base, exponent)`` pairs) to
-coefficients.  A sum that can only be divided by (``1 / (1 - s)``) is a base of its own,
-kept with its content pulled out and its sign fixed, and ``1 - σ(u)`` is recognised as the
-atom ``σ(-u)`` it is, so ``(1 - s)**-1 * (1 - s)`` cancels by adding exponents.  Two forms
-are built: one that keeps the island's sums and products as they are (multiplying only by
-monomials) and one that distributes products over sums as far as :data:`LIMIT` terms and
-then eliminates ``σ(-u) = 1 - σ(u)`` where that removes terms.  Both are read back with
-common factors pulled out (greedily, the base shared by most terms first) and sums of
-contractions factored (:mod:`einderiv.rewrite.factoring`); the smallest of them and the
-original is kept.  A node used more than once in the DAG is an atom of the first form and
-enters the second only when it is small, and the cost comparison keeps a rewrite only when
-it does not grow the island, so results stay linear in the depth of a composition.
+*Islands.*  An island is a maximal part of the DAG that is elementwise over one index
+space: sums, products that sum over nothing
+(:func:`~einderiv.rewrite.identities.is_elementwise_product`, broadcasts and transposes
+included) and integer powers.  Everything else is an *atom* of the island, taken at the
+labels it is used with: a symbol, a contraction (``X @ w``), a function (``σ(u)``,
+``tanh(u)``, ``exp(u)``, whose arguments are islands of their own), a ``logsumexp``, a
+``det``, a dimension size, ``x`` of ``x**0.5`` (with exponent 0.5).  A node used more than
+once in the DAG, and a node more than :data:`ISLAND_DEPTH` levels deep, is normalized on
+its own and is an atom of the islands above it.
+
+*Canonical representation.*  In an island an expression is a polynomial over atoms: a map
+from monomials (sorted ``(base, exponent)`` pairs) to coefficients, where powers of one
+base add (``s / s = 1``).  A sum that a monomial divides by, or that multiplies other
+factors in the kept form, is a base of its own (a *sum base*: content and common factors
+pulled out, sign fixed), and ``1 - σ(v)`` is the atom ``σ(-v)``, so
+``(1 - s)**-1 * (1 - s)`` cancels by adding exponents.
+
+*Two forms, read back factored.*  The kept form multiplies out only by constants (or where
+a monomial divides by a sum); the expanded form distributes products over sums up to
+:data:`LIMIT` terms, follows small shared sums in, and eliminates ``σ(-u) = 1 - σ(u)``
+where that removes terms.  In both, the ``exp`` atoms of a monomial join where the joint
+argument is shorter.  Each is read back with common factors pulled out (the base shared by
+most terms first) and sums of contractions factored (:mod:`einderiv.rewrite.factoring`);
+the kept form replaces the original when it is smaller, the expanded form when it is below
+:data:`EXPANDED_GAIN` of the best.  Shared nodes cost nothing, so a rewrite that would copy
+one into its users is kept only where it makes the island smaller: results stay linear in
+the depth of a composition.  A contraction whose summand's terms cancel is split
+(:func:`distribute_contraction`: ``Σ_i (x_i - mean(x)) = 0``).
 
 >>> import einderiv as ed
 >>> X, w, y = ed.symbols("X[n,d] w[d] y[n]")
@@ -126,6 +137,8 @@ class _Island:
         self.cost = cost if cost is not None else Costs()
         self.nodes: dict[str, Expr] = {}
         self.sums: dict[Base, Poly] = {}
+        #: -1 for a sum base whose first occurrence was the negated sum (read back so)
+        self.orient: dict[Base, int] = {}
         self.memo: dict[tuple, Poly] = {}
         self.fired: set[str] = set()
         self.present: set[tuple[str, tuple[int, ...]]] = set()
@@ -255,8 +268,8 @@ class _Island:
         if len(poly) <= 1:
             return poly
         common, content, rest = _common(poly, signed=True)
-        first = min(rest)
-        if rest[first] < 0:
+        flipped = rest[min(rest)] < 0
+        if flipped:
             content = -content
             rest = {m: -c for m, c in rest.items()}
         self.held = True
@@ -266,6 +279,7 @@ class _Island:
             return {_mono_mul(common, disguised): content}
         base: Base = ("s", _key(rest))
         self.sums[base] = rest
+        self.orient.setdefault(base, -1 if flipped else 1)
         return {_mono_mul(common, ((base, 1.0),)): content}
 
     def disguise(self, poly: Poly) -> Mono | None:
@@ -447,10 +461,13 @@ class _Island:
         return normalize_island(node, self.shared, self.cost)
 
     def factors(self, mono: Mono) -> list[tuple[Expr, tuple[int, ...]]]:
-        result = []
+        """The factors of ``mono``; a sum base reads back in the sign it came in with."""
+        result: list[tuple[Expr, tuple[int, ...]]] = []
         for base, e in mono:
             node, labels = self.base_node(base)
             result.append((make_pow(node, e), labels))
+            if self.orient.get(base) == -1 and int(e) % 2:
+                result.append((constant(-1.0), ()))
         return result
 
     def base_node(self, base: Base) -> tuple[Expr, tuple[int, ...]]:
@@ -464,6 +481,8 @@ class _Island:
                 return make_sum([one, negate(other)], node.dims), labels
             return node, labels
         poly = self.sums[base]
+        if self.orient.get(base) == -1:
+            poly = {m: -c for m, c in poly.items()}
         space = tuple(sorted(self.support(poly)))
         return self.realize(poly, space), space
 

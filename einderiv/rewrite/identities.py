@@ -44,7 +44,6 @@ RULES: dict[str, str] = {
     "log sum exp": "log(sum(exp(u), axes)) = logsumexp(u, axes)",
     # elementwise normal form (rewrite.algebra)
     "sigmoid complement": "sigmoid(-u) = 1 - sigmoid(u)",
-    "sigmoid derivative": "sigmoid'(u) = sigmoid(u) * (1 - sigmoid(u))",
     "exp product": "exp(a) * exp(b) = exp(a + b) (only where it shortens)",
     "cancel powers": "a**p * a**q = a**(p + q), a / a = 1 where a is defined and nonzero",
     "collect like terms": "c1 * m + c2 * m = (c1 + c2) * m",
