@@ -154,8 +154,10 @@ class _Island:
     def atom(self, node: Expr, labels: tuple[int, ...]) -> Poly:
         """``node`` as an atom at ``labels``; ``x**0.5`` is the atom ``x`` to the power 0.5."""
         exponent = 1.0
-        if isinstance(node, Func) and node.name == "pow" and not composite(node.arg):
-            node, exponent = node.arg, float(node.param)  # type: ignore[arg-type]
+        if isinstance(node, Func) and node.name == "pow" and node.param is not None:
+            if not composite(node.arg):
+                exponent = float(node.param)
+                node = node.arg
         self.nodes[node.key] = node
         return {((("a", node.key, labels), exponent),): 1.0}
 
