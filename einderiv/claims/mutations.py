@@ -7,6 +7,7 @@ import ast
 from einderiv.claims.context import relative_ratio, render_expected, values_close
 from einderiv.errors import EinderivError
 from einderiv.ir.nodes import Sum, unwrap
+from einderiv.rewrite.factoring import additive_terms
 
 
 def _mutations(claim_line: str) -> list[tuple[str, str]]:
@@ -177,8 +178,9 @@ def diagnose(claimed, truth, claim_text, context, sampler, truth_values, claim_v
             mistakes.append(kind)
         fix = fix or text
     # Missing or extra terms.
-    if not mistakes and isinstance(truth, Sum):
-        for term in truth.terms:
+    truth_terms = additive_terms(truth)  # (A + A.T) @ x has the terms A @ x and A.T @ x
+    if not mistakes and len(truth_terms) > 1:
+        for term in truth_terms:
             term_values = sampler.values(term)
             if term_values is None:
                 continue

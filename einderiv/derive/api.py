@@ -20,6 +20,7 @@ from einderiv.ir.nodes import (
     unwrap,
 )
 from einderiv.ir.patterns import is_activation
+from einderiv.rewrite.normal_form import normalize_with_map
 from einderiv.rewrite.passes import flatten_with_map
 
 
@@ -52,9 +53,16 @@ def _result(value: Expr, pairs: list[tuple[str, str]], f: Expr, *inputs: Expr) -
     ``(differential, primal)`` ``pairs`` follow the nodes through flattening.
     """
     primals = named_primals(f)
-    flat, became = flatten_with_map(value, keep={d for d, p in pairs if p in primals})
+    normal, normalized = normalize_with_map(value)  # the algebra's normal form first
+
+    def normal_key(key: str) -> str:
+        return normalized[key].key if key in normalized else key
+
+    keep = {normal_key(d) for d, p in pairs if p in primals}
+    flat, became = flatten_with_map(normal, keep=keep)
 
     def now(key: str) -> str:
+        key = normal_key(key)
         return became[key].key if key in became else key
 
     names = [(now(key), name) for key, name in names_of(f)]
@@ -100,7 +108,7 @@ def grad(f: Expr, wrt: Any) -> Expr:
 
     >>> import einderiv as ed
     >>> x, A = ed.symbols("x[n] A[n,n]")
-    >>> ed.grad(x @ A @ x, "x") == A @ x + A.T @ x
+    >>> ed.grad(x @ A @ x, "x") == (A + A.T) @ x
     True
     """
     if not isinstance(f, Expr):

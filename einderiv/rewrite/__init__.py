@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.matrix import make_matfunc
-from einderiv.rewrite.passes import flatten_single_use, flatten_with_map, simplify
+from einderiv.rewrite.normal_form import normalize
+from einderiv.rewrite.passes import finish, flatten_single_use, flatten_with_map, simplify
 from einderiv.rewrite.record import record, recording
 from einderiv.rewrite.terms import make_product, make_sum
 
 __all__ = [
-    "flatten_single_use", "flatten_with_map", "make_func", "make_matfunc", "make_product",
-    "make_sum", "record", "recording", "simplify",
+    "finish", "flatten_single_use", "flatten_with_map", "make_func", "make_matfunc",
+    "make_product", "make_sum", "normalize", "record", "recording", "simplify",
 ]

@@ -1,4 +1,21 @@
-"""Smart constructor of elementwise functions: constant folding and function identities."""
+"""Smart constructor of elementwise functions: constant folding and function identities.
+
+Contract: :func:`make_func` returns an expression equal to ``name(arg)`` wherever that is
+defined, applying the named identities of :mod:`einderiv.rewrite.identities` that hold for
+every real input: ``log(exp(u)) = u`` (hence ``log(softmax(z)) = z - logsumexp(z)``), the
+stable ``softplus``, ``log(σ(u)) = -softplus(-u)``, ``log(1 - σ(u)) = -softplus(u)``,
+``log(a * b) = log(a) + log(b)`` when ``a`` is provably positive and ``log(a)`` simplifies,
+``log(a**p) = p * log(a)`` (``p`` not even, or ``a`` positive) and
+``log(sum(exp(u))) = logsumexp(u)``.  ``exp(log(x)) = x`` holds only for ``x > 0`` and is
+not applied.
+
+>>> import einderiv as ed
+>>> z, y = ed.symbols("z[n] y[n]")
+>>> ed.log(ed.exp(z) / ed.sum(ed.exp(z))) == z - ed.logsumexp(z)
+True
+>>> ed.log(ed.sigmoid(z)) == -ed.softplus(-z)
+True
+"""
 
 from __future__ import annotations
 
@@ -9,6 +26,7 @@ from einderiv.functions import FUNCTIONS
 from einderiv.ir.nodes import (
     Expr,
     Func,
+    LogSumExp,
     Product,
     Sum,
     constant,
@@ -16,13 +34,20 @@ from einderiv.ir.nodes import (
     unwrap,
     zero,
 )
+from einderiv.rewrite.identities import (
+    exp_reduction,
+    is_elementwise_product,
+    negate,
+    positive,
+    sigmoid_complement,
+)
+from einderiv.rewrite.powers import make_pow
+from einderiv.rewrite.record import active, record
+from einderiv.rewrite.terms import make_product, make_sum
 
 
 def make_func(name: str, arg: Expr | Sequence[Expr], param: float | None = None) -> Expr:
-    """``name(arg)`` elementwise (``name(*arg)`` for a sequence), constants folded.
-
-    Trivial powers fold too, and the function identities apply.
-    """
+    """``name(arg)`` (``name(*arg)`` for a sequence), constants folded, identities applied."""
     if not isinstance(arg, Expr):
         args = tuple(unwrap(a) for a in arg)
         if len(args) > 1:
@@ -30,10 +55,8 @@ def make_func(name: str, arg: Expr | Sequence[Expr], param: float | None = None)
         arg = args[0]
     arg = unwrap(arg)
     if name == "pow":
-        if param == 1.0:
-            return arg
-        if param == 0.0:
-            return constant(1.0, arg.dims)
+        assert param is not None
+        return make_pow(arg, param)
     at = _constant_at(arg)
     if at is not None:
         import numpy as np
@@ -46,22 +69,94 @@ def make_func(name: str, arg: Expr | Sequence[Expr], param: float | None = None)
             return constant(value, arg.dims)
     softplus_arg = _softplus_argument(name, arg)
     if softplus_arg is not None:  # log1p(exp(u)) and log(1 + exp(u)): the stable softplus
-        return make_func("softplus", softplus_arg)
-    if isinstance(arg, Func):
-        # log(exp(x)) = x for every real x (exp(log(x)) = x only for x > 0: not applied);
-        # (x**a)**b = x**(a*b) for integer a and b (no sign or branch is lost).
-        if name == "log" and arg.name == "exp":
-            return arg.arg
-        if (
-            name == "pow"
-            and arg.name == "pow"
-            and param is not None
-            and arg.param is not None
-            and float(param).is_integer()
-            and float(arg.param).is_integer()
-        ):
-            return make_func("pow", arg.arg, param * arg.param)
+        return _rule("softplus", name, arg, make_func("softplus", softplus_arg))
+    if name == "log":
+        found = _log(arg)
+        if found is not None:
+            return _rule(found[0], name, arg, found[1])
     return Func.make(name, arg, param)
+
+
+def _rule(rule: str, name: str, arg: Expr, result: Expr) -> Expr:
+    if active():
+        record(rule, Func.make(name, arg), result)
+    return result
+
+
+def _log(arg: Expr) -> tuple[str, Expr] | None:
+    """``(rule, log(arg) rewritten)`` for the log identities, else None."""
+    if isinstance(arg, Func):
+        if arg.name == "exp":
+            return ("log softmax" if _is_softmax_argument(arg.arg) else "log exp"), arg.arg
+        if arg.name == "sigmoid":
+            return "log sigmoid", negate(make_func("softplus", negate(arg.arg)))
+        if arg.name in ("pow", "sqrt"):
+            p = 0.5 if arg.name == "sqrt" else float(arg.param or 0.0)
+            even = p.is_integer() and int(p) % 2 == 0
+            if not even or positive(arg.arg):
+                return "log power", _scale(make_func("log", arg.arg), p)
+        return None
+    if isinstance(arg, Sum):
+        u = sigmoid_complement(arg)
+        if u is not None:
+            return "log one minus sigmoid", negate(make_func("softplus", u))
+        return None
+    if isinstance(arg, Product):
+        reduction = exp_reduction(arg)
+        if reduction is not None:
+            return "log sum exp", _logsumexp(*reduction)
+        if is_elementwise_product(arg) and arg.factors:
+            return _log_product(arg)
+    return None
+
+
+def _is_softmax_argument(node: Expr) -> bool:
+    """True for ``z - logsumexp(z)`` broadcast (the argument of a softmax's exp)."""
+    if not isinstance(node, Sum):
+        return False
+    for term in node.terms:
+        if isinstance(term, Product) and term.coeff == -1.0 and len(term.factors) == 1:
+            if isinstance(term.factors[0][0], LogSumExp):
+                return True
+    return False
+
+
+def _scale(node: Expr, c: float) -> Expr:
+    labels = tuple(range(len(node.dims)))
+    return make_product(c, [(node, labels)], labels, node.dims)
+
+
+def _logsumexp(c: float, u: Expr, axes: tuple[int, ...], order: tuple[int, ...]) -> Expr:
+    """``log(c) + logsumexp(u, axes)``, its axes in ``order`` (axes of ``u``)."""
+    lse = LogSumExp.make(u, axes)
+    kept = [k for k in range(len(u.dims)) if k not in axes]  # the axes of lse, in order
+    labels = tuple(order.index(k) for k in kept)
+    dims = tuple(u.dims[k] for k in order)
+    result = make_product(1.0, [(lse, labels)], tuple(range(len(order))), dims)
+    if c != 1.0:
+        result = make_sum([result, constant(math.log(c), dims)], dims)
+    return result
+
+
+def _log_product(arg: Product) -> tuple[str, Expr] | None:
+    """``log(a * rest) = log(a) + log(rest)`` for positive factors ``a`` whose log simplifies."""
+    ldims = dict(enumerate(arg.ldims))
+    nice: list[tuple[Expr, tuple[int, ...]]] = []
+    rest: list[tuple[Expr, tuple[int, ...]]] = []
+    for factor, labels in arg.factors:
+        if positive(factor):
+            logged = make_func("log", factor)
+            if not (isinstance(logged, Func) and logged.name == "log" and logged.arg is factor):
+                nice.append((logged, labels))
+                continue
+        rest.append((factor, labels))
+    if not nice:
+        return None
+    terms = [make_product(1.0, [pair], arg.out, ldims) for pair in nice]
+    remainder = make_product(arg.coeff, rest, arg.out, ldims)
+    if not (isinstance(remainder, Product) and not remainder.factors and remainder.coeff == 1.0):
+        terms.append(make_func("log", remainder))
+    return "log product", make_sum(terms, arg.dims)
 
 
 #: ``name(x, 0)`` and ``name(0, x)`` that are a function of one argument
@@ -73,8 +168,6 @@ def _make_nary(name: str, args: tuple[Expr, ...], param: float | None) -> Expr:
 
     Also ``maximum(x, 0) = relu(x)`` and ``logaddexp(x, 0) = softplus(x)``, either order.
     """
-    from einderiv.functions import FUNCTIONS
-
     values = [_constant_at(a) for a in args]
     if all(v is not None for v in values):
         import numpy as np

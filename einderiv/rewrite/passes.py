@@ -17,16 +17,26 @@ from einderiv.ir.nodes import (
 from einderiv.ir.traversal import topological
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.matrix import make_matfunc
+from einderiv.rewrite.normal_form import normalize
 from einderiv.rewrite.record import record
 from einderiv.rewrite.terms import make_product, make_sum
 
 
 def simplify(expr: Expr) -> Expr:
-    """Rebuild ``expr`` bottom-up through the smart constructors."""
+    """Rebuild ``expr`` bottom-up through the smart constructors, then :func:`finish` it."""
     done: dict[str, Expr] = {}
     for node in topological(expr):
         done[node.key] = _rebuild(node, done, inline=True)
-    return reannotate(expr, done[unwrap(expr).key])
+    return reannotate(expr, finish(done[unwrap(expr).key]))
+
+
+def finish(expr: Expr) -> Expr:
+    """The last passes of every derivative: the algebra's normal form, then flattening.
+
+    :func:`~einderiv.rewrite.algebra.normalize` works on the DAG with its sharing intact;
+    :func:`flatten_single_use` then inlines what is used once.
+    """
+    return flatten_single_use(normalize(expr))
 
 
 def flatten_single_use(expr: Expr) -> Expr:

@@ -27,3 +27,8 @@ def record(rule: str, before: Expr, after: Expr) -> None:
     """Log one rewrite to every active :func:`recording`."""
     for log in _RECORDERS:
         log.append((rule, before, after))
+
+
+def active() -> bool:
+    """True inside a :func:`recording` (so that a rule builds its ``before`` only then)."""
+    return bool(_RECORDERS)

@@ -1,12 +1,14 @@
-"""Simplification: smart constructors and the bottom-up ``simplify`` pass.
+"""Smart constructors of einsum terms and sums: ``make_product`` and ``make_sum``.
 
-Contract: ``make_product``, ``make_sum`` and ``make_func`` return an equal expression in
-simplified form -- nested products inlined, Kronecker deltas eliminated wherever one of
-their indices is summed (``Σ_j A_ij δ_jk = A_ik``, ``δ_ii = n``), constants folded, zero
-terms dropped, terms equal up to summed-index renaming merged.  A delta survives only
-when both its indices are output indices.  Every builder and derivative rule goes
-through these, so results are simplified as they are built; :func:`simplify` re-applies
-them to a tree built raw (e.g. by the explanation stage).
+Contract: ``make_product`` and ``make_sum`` return an equal expression in simplified
+form -- nested products inlined, Kronecker deltas eliminated wherever one of their
+indices is summed (``Σ_j A_ij δ_jk = A_ik``, ``δ_ii = n``), every summed index over a
+size-1 axis folded into one (an output one if any: the rule "size-1 index"),
+``inv(X) @ X`` and ``X @ inv(X)`` cancelled to a delta ("inverse cancel"), powers of one
+base merged, constants folded, zero terms dropped, terms equal up to summed-index
+renaming merged.  A delta survives only when both its indices are output indices.
+Every builder and derivative rule goes through these, so results are simplified as they
+are built.
 
 Rewrites can be observed: :func:`recording` collects ``(rule, before, after)`` triples.
 
@@ -15,6 +17,8 @@ Rewrites can be observed: :func:`recording` collects ``(rule, before, after)`` t
 >>> e = ed.einsum("ij,jk,k->i", A, ed.ir.Delta.make("n"), x)
 >>> e == A @ x
 True
+>>> ed.inv(A) @ A @ x == x
+True
 """
 
 from __future__ import annotations
@@ -22,11 +26,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 
-from einderiv.ir.canonical import canonical_factors, canonical_key, equivalent, invariant
+from einderiv.ir.canonical import (
+    canonical_factors,
+    canonical_key,
+    equivalent,
+    invariant,
+    is_symmetric,
+)
 from einderiv.ir.nodes import (
     Delta,
     Expr,
     Func,
+    MatFunc,
     Product,
     Size,
     Sum,
@@ -35,8 +46,8 @@ from einderiv.ir.nodes import (
     unwrap,
     zero,
 )
-from einderiv.rewrite.elementwise import make_func
-from einderiv.rewrite.record import record
+from einderiv.rewrite.powers import make_pow
+from einderiv.rewrite.record import active, record
 
 
 def _has_delta(node: Expr) -> bool:
@@ -76,9 +87,12 @@ def make_product(
         if isinstance(factor, Size) and factor.dim == "1":
             continue
         # Constants, and products carrying a delta, are always inlined: the delta must
-        # meet the contraction that eliminates it, even in a shared (kept) product.
+        # meet the contraction that eliminates it, even in a shared (kept) product.  So is
+        # a product of one factor (``-g``, ``W.T``): inlining it copies no work.
         if isinstance(factor, Product) and (
-            not factor.factors or _has_delta(factor) or (inline and factor.key not in keep)
+            len(factor.factors) <= 1
+            or _has_delta(factor)
+            or (inline and factor.key not in keep)
         ):
             mapping = dict(zip(factor.out, labels, strict=True))
             for label in factor.summed:
@@ -95,36 +109,29 @@ def make_product(
     if coeff == 0.0:
         return zero(tuple(ldims[label] for label in out))
 
-    # Delta elimination: rename a summed index into its partner.
     out_set = set(out)
-    changed = True
-    while changed:
-        changed = False
-        for index, (factor, labels) in enumerate(flat):
-            if not isinstance(factor, Delta):
-                continue
-            a, b = labels
-            if a == b:
-                del flat[index]
-                changed = True
-                break
-            if b in out_set and a in out_set:
-                continue
-            old, new = (b, a) if b not in out_set else (a, b)
-            del flat[index]
-            flat = [(f, tuple(new if x == old else x for x in ls)) for f, ls in flat]
-            universe.discard(old)
-            changed = True
+    flat = _eliminate_deltas(flat, out_set, universe)
+    if any(ldims[label] == "1" for label in universe - out_set):
+        flat = _fold_size_one(flat, out, ldims, universe, coeff)
+    while any(isinstance(f, MatFunc) and f.name == "inv" for f, _ in flat):
+        found = _cancel_inverse(flat, out_set)
+        if found is None:
             break
+        cancelled, label = found
+        universe.discard(label)
+        if active():
+            record("inverse cancel", Product.make(coeff, flat, out, ldims),
+                   Product.make(coeff, cancelled, out, ldims))
+        flat = _eliminate_deltas(cancelled, out_set, universe)
 
     flat = _merge_powers(flat)
 
     # Summed labels that no factor carries any more contribute their dim's size.
     present = {x for _, ls in flat for x in ls}
-    for label in sorted(universe - present - out_set):
-        dim = ldims[label]
-        if dim != "1":
-            flat.append((Size.make(dim), ()))
+    sizes = [ldims[label] for label in sorted(universe - present - out_set)]
+    sizes = [dim for dim in sizes if dim != "1"]
+    if sizes:
+        flat = _merge_powers(flat + [(Size.make(dim), ()) for dim in sizes])
 
     # Distribute a sum whose terms carry deltas, so they meet their contractions.  Only
     # the delta-carrying terms are split off; the others stay one (shared) sum factor,
@@ -159,6 +166,104 @@ def make_product(
     return Product.make(coeff, flat, out, ldims)
 
 
+def _eliminate_deltas(
+    flat: list[tuple[Expr, tuple[int, ...]]], out_set: set[int], universe: set[int]
+) -> list[tuple[Expr, tuple[int, ...]]]:
+    """Delta elimination: rename a summed index into its partner (``Σ_j A_ij δ_jk = A_ik``)."""
+    changed = True
+    while changed:
+        changed = False
+        for index, (factor, labels) in enumerate(flat):
+            if not isinstance(factor, Delta):
+                continue
+            a, b = labels
+            if a == b:
+                del flat[index]
+                changed = True
+                break
+            if b in out_set and a in out_set:
+                continue
+            old, new = (b, a) if b not in out_set else (a, b)
+            del flat[index]
+            flat = [(f, tuple(new if x == old else x for x in ls)) for f, ls in flat]
+            universe.discard(old)
+            changed = True
+            break
+    return flat
+
+
+def _fold_size_one(
+    flat: list[tuple[Expr, tuple[int, ...]]],
+    out: tuple[int, ...],
+    ldims: dict[int, str],
+    universe: set[int],
+    coeff: float,
+) -> list[tuple[Expr, tuple[int, ...]]]:
+    """Rename summed labels over a size-1 axis into one label (an output one if any).
+
+    A size-1 axis has one index value, so every label over it is the same index: the sum
+    ``Σ_l x_il`` over a size-1 ``l`` is ``x_i0``, and ``(A @ x) * ones((n, 1))`` for a
+    column ``x`` is ``A @ x``.  A factor never gets one label twice (that would read as a
+    diagonal).
+    """
+    out_set = set(out)
+    ones = [label for label in out if ldims[label] == "1"]
+    summed = sorted(label for label in universe - out_set if ldims[label] == "1")
+    present = {x for _, ls in flat for x in ls}
+    summed = [label for label in summed if label in present]
+    if not summed or (not ones and len(summed) < 2):
+        return flat
+    target = ones[0] if ones else summed.pop(0)
+    mapping: dict[int, int] = {}
+    for label in summed:
+        if all(not (label in ls and target in ls) for _, ls in flat):
+            mapping[label] = target
+    if not mapping:
+        return flat
+    folded = [(f, tuple(mapping.get(x, x) for x in ls)) for f, ls in flat]
+    for label in mapping:
+        universe.discard(label)
+    if active():
+        record("size-1 index", Product.make(coeff, flat, out, ldims),
+               Product.make(coeff, folded, out, ldims))
+    return folded
+
+
+def _cancel_inverse(
+    flat: list[tuple[Expr, tuple[int, ...]]], out_set: set[int]
+) -> tuple[list[tuple[Expr, tuple[int, ...]]], int] | None:
+    """Replace one ``inv(X)_ab X_bc`` (or ``X_ab inv(X)_bc``) by ``δ_ac``: ``(factors, b)``.
+
+    The shared label ``b`` must be summed and carried by those two factors only; None when
+    there is no such pair.
+    """
+    count: dict[int, int] = {}
+    for _, labels in flat:
+        for label in labels:
+            count[label] = count.get(label, 0) + 1
+    for i, (factor, labels) in enumerate(flat):
+        if not (isinstance(factor, MatFunc) and factor.name == "inv"):
+            continue
+        matrix = factor.arg
+        symmetric = is_symmetric(matrix)
+        for j, (other, other_labels) in enumerate(flat):
+            if j == i or other is not matrix:
+                continue
+            for p in (0, 1):
+                b = labels[p]
+                if b in out_set or count.get(b) != 2 or labels[1 - p] == b:
+                    continue
+                if b not in other_labels or other_labels[0] == other_labels[1]:
+                    continue
+                q = other_labels.index(b)
+                if not symmetric and p == q:
+                    continue  # inv(X) X.T or X.T inv(X): no identity
+                delta = (Delta.make(matrix.dims[0]), (labels[1 - p], other_labels[1 - q]))
+                rest = [pair for k, pair in enumerate(flat) if k not in (i, j)]
+                return [*rest, delta], b
+    return None
+
+
 def _merge_powers(flat: list[tuple[Expr, tuple[int, ...]]]) -> list[tuple[Expr, tuple[int, ...]]]:
     """Combine factors ``x**p`` and ``x**q`` on the same indices into ``x**(p+q)``.
 
@@ -189,7 +294,7 @@ def _merge_powers(flat: list[tuple[Expr, tuple[int, ...]]]) -> list[tuple[Expr, 
         if total == 0.0:
             merged[members[0]] = None
         else:
-            merged[members[0]] = (make_func("pow", base, total), labels)
+            merged[members[0]] = (make_pow(base, total), labels)
     result = []
     for index, pair in enumerate(flat):
         if index in merged:
