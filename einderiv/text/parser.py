@@ -180,6 +180,8 @@ def parse(
     text: str,
     shapes: Mapping[str, Any] | str | None = None,
     result: str | None = None,
+    *,
+    names: Mapping[str, Expr] | None = None,
 ) -> Expr:
     """Parse numpy-like text (an expression or a small program) into an expression.
 
@@ -191,6 +193,10 @@ def parse(
             ``{"A": "n n:sym"}``, ``{"x": ("n",)}``, ``{"b": "n 1"}`` for a size-1
             axis, ``""`` for a scalar), or a spec string ``"W[n,m] x[m] A[n,n]:sym"``.
         result: Name of an assignment to return instead of the last statement.
+        names: Intermediates already built, by name (``{"z": W @ x}``): the text reads
+            them as if they were assigned on earlier lines of the same program, so
+            ``parse("tanh(z)", names={"z": z})`` is ``parse("z = ...; tanh(z)")`` without
+            parsing ``z`` again.  A name may not also be declared in ``shapes``.
 
     Returns:
         The expression, simplified, sharing nodes for names used more than once.
@@ -218,8 +224,10 @@ def parse(
     if result is not None and not isinstance(result, str):
         raise ParseError(f"result= must be a name (a string), got {type(result).__name__}")
     declared = _declare(shapes)
+    parser = _Parser(text, declared)
+    parser.names.update(_intermediates(names, declared))
     try:
-        return _Parser(text, declared).run(result)
+        return parser.run(result)
     except RecursionError:  # only when called from an already deep stack
         raise ParseError(
             "the text is nested too deeply to build",
@@ -259,6 +267,29 @@ def _declare(shapes: Mapping[str, Any] | str | None) -> dict[str, Symbol]:
         parsed, symmetric = builders.parse_dims(dims, owner=name)
         declared[name] = Symbol.make(name, parsed, symmetric, declare=True)
     return declared
+
+
+def _intermediates(names: Mapping[str, Expr] | None, declared: dict[str, Symbol]) -> dict:
+    """The ``names=`` of :func:`parse`, checked: identifiers bound to expressions."""
+    if names is None:
+        return {}
+    if not isinstance(names, Mapping):
+        raise ParseError(
+            f"names= must be a dict from name to expression, got {type(names).__name__}"
+        )
+    for name, value in names.items():
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ParseError(f"names=: {name!r} is not an identifier")
+        if not isinstance(value, Expr):
+            raise ParseError(
+                f"names[{name!r}] must be an einderiv expression, got {type(value).__name__}"
+            )
+        if name in declared:
+            raise ParseError(
+                f"names=: '{name}' is also declared in shapes; an intermediate needs a name "
+                "of its own"
+            )
+    return dict(names)
 
 
 # -- the walker -----------------------------------------------------------------------
