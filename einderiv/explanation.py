@@ -24,6 +24,7 @@ from typing import Any
 from einderiv.derive.api import diff, grad, hessian, vjp
 from einderiv.derive.arguments import resolve_wrt
 from einderiv.derive.common import derivative_of
+from einderiv.errors import EinderivError
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol
 from einderiv.ir.traversal import topological
 from einderiv.render.index import to_index
@@ -200,8 +201,9 @@ def explain(
     from einderiv.claims.context import with_names
     from einderiv.claims.reasons import index_reason
     from einderiv.claims.verify import declare_sizes
-    from einderiv.testing import check_derivative
+    from einderiv.sampling import numeric_check
 
+    _check_options(kind, text, cotangent)
     x = resolve_wrt(f, wrt)
     declare_sizes(f, x)
     if kind is None:
@@ -358,8 +360,13 @@ def explain(
             ]
     target = f if kind != "hessian" else grad(f, x)
     sizes_text = ", ".join(f"{d}={n}" for d, n in _sizes(target, x).items())
-    report = check_derivative(target, x, seed=0, full=kind != "vjp")
-    sym_fwd, num_fwd = report["forward"]
+    check = numeric_check(target, x, seed=0, full=kind != "vjp")
+    if check.report is None:  # not finite in the domain tried, or too big to evaluate
+        out += ["## Numeric check", "", f"Not completed: {check.note}.", ""]
+        return "\n".join(out)
+    if check.values_note:
+        sizes_text += f"; {check.values_note}"
+    sym_fwd, num_fwd = check.report["forward"]
     out += [
         "## Numeric check",
         "",
@@ -369,6 +376,28 @@ def explain(
         "",
     ]
     return "\n".join(out)
+
+
+KINDS = ("grad", "vjp", "diff", "hessian")
+
+
+def _check_options(kind: Any, text: Any, cotangent: Any) -> None:
+    """``kind``, ``text`` and ``cotangent`` as :func:`explain` accepts them."""
+    if cotangent is not None and not isinstance(cotangent, (str, Expr)):
+        raise EinderivError(
+            f"explain: cotangent must be a name such as 'g' or an expression, got "
+            f"{type(cotangent).__name__}"
+        )
+    if kind is not None and kind not in KINDS:
+        jvp = "; a jvp's derivation is the full derivative's: kind='diff'" if kind == "jvp" else ""
+        raise EinderivError(
+            f"explain: kind must be one of {', '.join(map(repr, KINDS))} (or None to choose "
+            f"from f and cotangent), got {kind!r}{jvp}"
+        )
+    if text is not None and not isinstance(text, str):
+        raise EinderivError(
+            f"explain: text is the user's text of f (a string), got {type(text).__name__}"
+        )
 
 
 def _one_line(text: str) -> str:
@@ -436,6 +465,8 @@ def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
     ):
         return {}  # a softmax: named p by _softmax_nodes instead
     taken = set(f.symbols())
+    if isinstance(cotangent, (str, Symbol)):  # an intermediate never takes its name
+        taken.add(getattr(cotangent, "name", cotangent))
     zname = next(n for n in ("z", "u", "s", "z1", "z2") if n not in taken)
     names: dict[str, Expr] = {zname: outer_func.arg}
     if cotangent is not None and outer_func == f:
