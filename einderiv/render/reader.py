@@ -165,7 +165,7 @@ class Renderer:
         return scale(coeff, total), covered
 
     def _einsum(self, node: Product) -> MNode:
-        from einderiv.render.letters import LETTERS
+        from einderiv.render.letters import letter
 
         operands: list[str] = []
         subs: list[str] = []
@@ -176,13 +176,13 @@ class Renderer:
                 scalars.append(tree)
                 continue
             operands.append(to_text(tree))
-            subs.append("".join(LETTERS[x] for x in labels))
+            subs.append("".join(letter(x) for x in labels))
         present = {x for _, ls in node.factors for x in ls}
         for label in node.out:
             if label not in present:
                 operands.append(f"np.ones({self.size(node.ldims[label])})")
-                subs.append(LETTERS[label])
-        spec = ",".join(subs) + "->" + "".join(LETTERS[x] for x in node.out)
+                subs.append(letter(label))
+        spec = ",".join(subs) + "->" + "".join(letter(x) for x in node.out)
         text = f"np.einsum('{spec}', {', '.join(operands)})"
         latex = _latex_index_product(node, self)
         body: MNode = Raw(len(node.out), text, latex)
