@@ -32,9 +32,12 @@ True
 from __future__ import annotations
 
 import hashlib
+import math
 import weakref
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from einderiv.errors import ShapeError
 
 Dims = tuple[str, ...]
 Labels = tuple[int, ...]
@@ -322,6 +325,8 @@ class Product(Expr):
         new_factors = tuple((f, tuple(mapping[x] for x in ls)) for f, ls in factors)
         new_out = tuple(mapping[x] for x in out)
         coeff = float(coeff)
+        if not math.isfinite(coeff):
+            raise _not_finite("coefficient", coeff)
         if coeff == 0.0:
             coeff = 0.0  # no negative zero
         content = (
@@ -386,6 +391,8 @@ class Func(Expr):
         """Intern ``name(arg)``."""
         if param is not None:
             param = float(param)
+            if not math.isfinite(param):
+                raise _not_finite("exponent", param)
         return cls._intern(
             (name, arg.key, repr(param)), arg.dims, (arg,), name=name, arg=arg, param=param
         )
@@ -420,6 +427,15 @@ class LogSumExp(Expr):
         axes = tuple(sorted(set(axes)))
         dims = tuple(d for i, d in enumerate(arg.dims) if i not in axes)
         return cls._intern((arg.key, axes), dims, (arg,), arg=arg, axes=axes)
+
+
+def _not_finite(what: str, value: float) -> ShapeError:
+    """The error for an infinite or NaN constant (rendering and evaluation need numbers)."""
+    return ShapeError(
+        f"the constant {value} is not finite (the {what} overflowed, or inf/nan was given); "
+        "einderiv needs finite constants: rescale the expression (dividing by a tiny number "
+        "such as 2**-1074 overflows to inf), or pass the value as a symbol's value instead"
+    )
 
 
 def zero(dims: Dims) -> Expr:
