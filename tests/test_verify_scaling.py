@@ -84,7 +84,7 @@ def test_search_that_stops_early_says_so(monkeypatch):
     monkeypatch.setattr(edits, "MAX_EDITS", 3)
     verdict = ed.verify(" + ".join(["A @ x"] * 10), _quad(), "x")
     assert "tried 3 of the claim's" in verdict.message and "limit of 3 edits" in verdict.message
-    monkeypatch.setattr(edits, "EDIT_SECONDS", 0.0)
+    monkeypatch.setattr(edits, "EDIT_SECONDS", -1.0)  # past its deadline at once
     verdict = ed.verify("A @ x", _quad(), "x")
     assert "tried 0 of" in verdict.message and "time budget" in verdict.message
     assert "shorten the claim" in verdict.message
