@@ -102,7 +102,7 @@ KNOWN: list[Known] = [
     # the builders and product normal form (einderiv/build/, einderiv/rewrite/terms.py):
     # matmul chains flattened into one growing term, quadratic
     Known("parse-long-matmul-chain", "parse", "hang", r"(?!)",  # never matches a random run
-          {"text": "x" + " @ W.T @ W" * 300, "shapes": {"x": "m", "W": "n m"}}),
+          {"text": "x" + " @ W.T @ W" * 1000, "shapes": {"x": "m", "W": "n m"}}),
 ]
 
 
