@@ -1,8 +1,12 @@
 """Command-line interface: ``einderiv diff|grad|vjp|jvp|hessian|verify|explain``.
 
 Contract: exit code 0 on success (for ``verify``: the claim holds), 1 when ``verify``
-finds the claim wrong, 2 on bad input with the error message on stderr.  Output is
-plain text on a pipe; colour only on a terminal (and never with ``NO_COLOR`` set).
+finds the claim wrong, 2 on bad input or when the output cannot be written (stdout
+closed, disk full), with the message on stderr, and 3 only for a bug in einderiv
+(``internal error ... please report it``).  A reader that closes the pipe early
+(``| head``) is not an error.  Output is plain text on a pipe; colour only on a terminal
+(and never with ``NO_COLOR`` set); a stream that cannot encode einderiv's symbols gets
+their ASCII spellings (:mod:`einderiv.terminal`).
 
 >>> main(["grad", "x @ A @ x", "--shapes", "x[n] A[n,n]", "--wrt", "x"])
 (A + A.T) @ x
@@ -16,9 +20,10 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from einderiv.errors import EinderivError
+from einderiv.terminal import write
 from einderiv.text.parser import parse
 
 EXAMPLES = """\
@@ -34,14 +39,28 @@ examples:
   einderiv explain "W @ x" --shapes "W[n,m] x[m]" --wrt x --cotangent g > derivation.md
 
 exit codes: 0 success (verify: the claim holds), 1 verify: the claim is wrong,
-            2 bad input (message on stderr), 3 internal error (please report)
+            2 bad input, or the output cannot be written (message on stderr),
+            3 internal error (a bug in einderiv: please report it)
 """
 
 FORMATS = ("numpy", "latex", "index", "einsum", "json", "markdown")
 
 
+class _OutputError(Exception):
+    """The output could not be written (no stream, a closed descriptor, a full disk)."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, except that help which cannot be written is an error, not silence."""
+
+    def print_help(self, file: Any = None) -> None:  # noqa: D102 - argparse's
+        problem = write(self.format_help().rstrip("\n"), file or sys.stdout)
+        if problem is not None and problem.kind == "failed":
+            raise _OutputError(problem.reason)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="einderiv",
         description="Differentiate tensor expressions in einsum / index notation, show the "
         "result in matrix form, explain derivations and check claimed gradient formulas.",
@@ -98,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _colour(text: str, code: str, stream: TextIO, enabled: bool) -> str:
+def _colour(text: str, code: str, stream: TextIO | None, enabled: bool) -> str:
     if not enabled or os.environ.get("NO_COLOR") or not getattr(stream, "isatty", lambda: False)():
         return text
     return f"\033[{code}m{text}\033[0m"
@@ -125,18 +144,14 @@ def _format(expr, fmt: str) -> str:
     raise AssertionError(fmt)  # pragma: no cover
 
 
-def _emit(text: str, out: TextIO) -> None:
-    """Print ``text``; a reader that closed the pipe early (``| head``) is not an error."""
-    try:
-        print(text, file=out)
-        out.flush()
-    except BrokenPipeError:
-        # Point stdout at devnull so the interpreter's final flush does not fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, out.fileno())
-        except (AttributeError, OSError, ValueError):
-            pass
+def _emit(text: str, out: TextIO | None) -> None:
+    """Print ``text``; a reader that closed the pipe early (``| head``) is not an error.
+
+    Raises _OutputError when nothing can be written (``>&-``, ``>/dev/full``).
+    """
+    problem = write(text, out)
+    if problem is not None and problem.kind == "failed":
+        raise _OutputError(problem.reason)
 
 
 def _where(items: Sequence[str]) -> dict[str, str]:
@@ -200,26 +215,51 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _report(message: str) -> None:
+    """Print ``message`` on stderr as well as it can be printed (stderr may be closed too)."""
+    write(message, sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``einderiv`` console script; returns the exit code."""
+    """Entry point of the ``einderiv`` console script; returns the exit code.
+
+    0 success, 1 a claim ``verify`` finds wrong, 2 bad input or output that cannot be
+    written, 3 a bug in einderiv; 130 when interrupted (Ctrl-C).
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help exits 0, usage errors exit 2
-        return int(exc.code or 0)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except _OutputError as err:
+        _report(f"einderiv: error: cannot write the help ({err})")
+        return 2
     if args.command is None:
-        parser.print_help(sys.stderr)
+        if sys.stderr is not None:
+            parser.print_help(sys.stderr)
         return 2
     try:
         return run(args, sys.stdout)
     except EinderivError as err:
-        print(f"einderiv: error: {err}", file=sys.stderr)
+        _report(f"einderiv: error: {err}")
         return 2
-    except Exception as err:  # a bug in einderiv, not bad input: say so, distinctly
-        print(
-            f"einderiv: internal error ({type(err).__name__}: {err}); please report it",
-            file=sys.stderr,
+    except _OutputError as err:
+        _report(
+            f"einderiv: error: cannot write the output ({err}); check where stdout goes "
+            "(a closed descriptor, a full disk)"
         )
+        return 2
+    except MemoryError:
+        _report(
+            "einderiv: error: not enough memory for this input; use fewer or smaller "
+            "dimensions (a full derivative has the dims of f and of wrt together: vjp or "
+            "jvp is much smaller)"
+        )
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # a bug in einderiv, not bad input: say so, distinctly
+        _report(f"einderiv: internal error ({type(err).__name__}: {err}); please report it")
         return 3
 
 

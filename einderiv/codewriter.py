@@ -25,7 +25,9 @@ def pullback(W, g, x=None):
 from __future__ import annotations
 
 import ast
+import keyword
 import re
+from typing import Any
 
 from einderiv.errors import EinderivError
 from einderiv.ir.nodes import (
@@ -59,7 +61,13 @@ def _size_owners(lines: list[str], temps, prefix: str) -> set[str]:
     These are the declared symbols whose shapes give a dim's size: ``y.shape[0]`` in
     ``grad(sum(y), y)``, which has no ``y``.
     """
-    body = ast.parse("\n".join(line.strip() for line in lines))
+    try:
+        body = ast.parse("\n".join(line.strip() for line in lines))
+    except SyntaxError as err:  # a size read off a symbol whose name is a keyword
+        raise EinderivError(
+            f"codegen: a dim's size is read off a symbol whose name is not usable in code "
+            f"({err.msg}); rename the symbols that are Python keywords"
+        ) from None
     loaded = {n.id for n in ast.walk(body) if isinstance(n, ast.Name)}
     return loaded - set(temps) - {prefix.split(".")[0], "jnp", "torch", "np", "jax", "scipy"}
 
@@ -80,12 +88,7 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     >>> codegen(ed.grad(ed.sum(ed.tanh(x) ** 3), "x")).count("np.tanh(x)")  # computed once
     1
     """
-    if module not in _MODULES:
-        raise EinderivError(
-            f"codegen: unknown array module {module!r}; use one of {sorted(_MODULES)}"
-        )
-    if not name.isidentifier():
-        raise EinderivError(f"codegen: function name {name!r} is not a Python identifier")
+    _check_arguments(expr, name, module)
     header, prefix = _MODULES[module]
     with dialect({"torch": "torch", "jnp": "jax"}.get(prefix, "np")):
         trees = program_trees(expr)  # the readable form's lines and names
@@ -100,7 +103,9 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     used = [n for n in inputs if n in read] + sorted(read - set(inputs))
     unused = [f"{n}=None" for n in inputs if n not in read]
     args = ", ".join([*used, *unused])
-    return f"{_imports(header, lines)}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"
+    source = f"{_imports(header, lines)}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"
+    _check_names(source, name, [*used, *(n for n in inputs if n not in read)])
+    return source
 
 
 #: modules that registry spellings use besides the array module (``scipy.special.erf``)
@@ -111,3 +116,67 @@ def _imports(header: str, lines: list[str]) -> str:
     """The import lines: the array module's, then any module a spelling names."""
     extra = sorted({m.group(1) for line in lines for m in _EXTRA_MODULES.finditer(line)})
     return "\n".join([header, *(f"import {module}" for module in extra)])
+
+
+def _check_arguments(expr: Any, name: Any, module: Any) -> None:
+    """The types and values :func:`codegen` accepts, with what was expected."""
+    if not isinstance(expr, Expr):
+        hint = (
+            "; parse the text first: codegen(ed.parse(text, shapes=...))"
+            if isinstance(expr, str) else ""
+        )
+        raise EinderivError(
+            f"codegen: expected an einderiv expression, got {type(expr).__name__}{hint}"
+        )
+    if not isinstance(module, str) or module not in _MODULES:
+        raise EinderivError(
+            f"codegen: the array module must be one of {', '.join(repr(m) for m in _MODULES)}, "
+            f"got {module!r}"
+        )
+    if not isinstance(name, str) or not name.isidentifier():
+        raise EinderivError(
+            f"codegen: the function name must be a Python identifier such as 'f' or "
+            f"'grad_W', got {name!r}"
+        )
+    if keyword.iskeyword(name):
+        raise EinderivError(
+            f"codegen: the function name {name!r} is a Python keyword, so 'def {name}(...)' "
+            f"would not compile; pick another name, such as '{name}_'"
+        )
+    for symbol in sorted(expr.symbols()):
+        if keyword.iskeyword(symbol):
+            raise EinderivError(
+                f"codegen: the symbol '{symbol}' is a Python keyword, so it cannot be an "
+                f"argument of the generated function; rename the symbol (e.g. '{symbol}_')"
+            )
+
+
+def _check_names(source: str, name: str, params: list[str]) -> None:
+    """Refuse names that make the generated source wrong.
+
+    A keyword cannot be an argument; the function's name or an argument must not hide
+    the array module (``np``) or a builtin the body calls (``float``).
+    """
+    for param in params:
+        if keyword.iskeyword(param):
+            raise EinderivError(
+                f"codegen: the symbol '{param}' is a Python keyword, so it cannot be an "
+                f"argument of the generated function; rename the symbol (e.g. '{param}_')"
+            )
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:  # pragma: no cover - every name was checked above
+        raise EinderivError(
+            f"codegen: the generated source does not compile ({err.msg}); please report it"
+        ) from None
+    imported = {alias.asname or alias.name.split(".")[0] for n in tree.body
+                if isinstance(n, ast.Import) for alias in n.names}
+    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)
+              and isinstance(n.func, ast.Name)}
+    for taken in sorted({name, *params} & (imported | called)):
+        what = "the function name" if taken == name else "the symbol"
+        use = "the array module" if taken in imported else "a builtin that the code calls"
+        raise EinderivError(
+            f"codegen: {what} '{taken}' would hide {use} '{taken}' in the generated code; "
+            f"rename it (e.g. '{taken}_')"
+        )

@@ -26,13 +26,15 @@ from einderiv.claims.reasons import factor_name_wrapped, index_reason
 from einderiv.derive.api import diff, grad, hessian, vjp
 from einderiv.derive.arguments import resolve_wrt
 from einderiv.derive.common import derivative_of, partials_of
+from einderiv.errors import EinderivError
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol, unwrap
 from einderiv.ir.traversal import topological
 from einderiv.render.index import to_index
 from einderiv.render.letters import OUT_LETTERS
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.terms import make_product
-from einderiv.testing import check_derivative, default_sizes
+from einderiv.sampling import numeric_check
+from einderiv.testing import default_sizes
 
 
 def _index_latex(expr: Expr, lhs: str = "F") -> str:
@@ -216,6 +218,7 @@ def explain(
     the user's own text of ``f`` (what was parsed); the heading shows it instead of f's
     rendering, which may spell internal rewrites (``np.logaddexp(0, ...)``).
     """
+    _check_options(kind, text, cotangent)
     x = resolve_wrt(f, wrt)
     if kind is None:
         kind = "vjp" if cotangent is not None else ("grad" if not f.dims else "diff")
@@ -371,8 +374,13 @@ def explain(
             ]
     target = f if kind != "hessian" else grad(f, x)
     sizes_text = ", ".join(f"{d}={n}" for d, n in _sizes(target, x).items())
-    report = check_derivative(target, x, seed=0, full=kind != "vjp")
-    sym_fwd, num_fwd = report["forward"]
+    check = numeric_check(target, x, seed=0, full=kind != "vjp")
+    if check.report is None:  # not finite in the domain tried, or too big to evaluate
+        out += ["## Numeric check", "", f"Not completed: {check.note}.", ""]
+        return "\n".join(out)
+    if check.values_note:
+        sizes_text += f"; {check.values_note}"
+    sym_fwd, num_fwd = check.report["forward"]
     out += [
         "## Numeric check",
         "",
@@ -382,6 +390,28 @@ def explain(
         "",
     ]
     return "\n".join(out)
+
+
+KINDS = ("grad", "vjp", "diff", "hessian")
+
+
+def _check_options(kind: Any, text: Any, cotangent: Any) -> None:
+    """``kind``, ``text`` and ``cotangent`` as :func:`explain` accepts them."""
+    if cotangent is not None and not isinstance(cotangent, (str, Expr)):
+        raise EinderivError(
+            f"explain: cotangent must be a name such as 'g' or an expression, got "
+            f"{type(cotangent).__name__}"
+        )
+    if kind is not None and kind not in KINDS:
+        jvp = "; a jvp's derivation is the full derivative's: kind='diff'" if kind == "jvp" else ""
+        raise EinderivError(
+            f"explain: kind must be one of {', '.join(map(repr, KINDS))} (or None to choose "
+            f"from f and cotangent), got {kind!r}{jvp}"
+        )
+    if text is not None and not isinstance(text, str):
+        raise EinderivError(
+            f"explain: text is the user's text of f (a string), got {type(text).__name__}"
+        )
 
 
 def _one_line(text: str) -> str:
@@ -446,6 +476,8 @@ def _intermediates(f: Expr, x: Symbol, cotangent: Any) -> dict[str, Expr]:
     ):
         return {}  # a softmax: named p by _softmax_nodes instead
     taken = set(f.symbols())
+    if isinstance(cotangent, (str, Symbol)):  # an intermediate never takes its name
+        taken.add(getattr(cotangent, "name", cotangent))
     zname = next(n for n in ("z", "u", "s", "z1", "z2") if n not in taken)
     names: dict[str, Expr] = {zname: outer_func.arg}
     if cotangent is not None and outer_func == f:

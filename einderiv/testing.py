@@ -71,6 +71,17 @@ def random_values(
     return values
 
 
+def sampling_interval(domain: tuple[float, float]) -> tuple[float, float]:
+    """Where to draw inside ``domain``: clipped to ±3, a tenth of its width off each end.
+
+    >>> sampling_interval((0.0, float("inf")))
+    (0.3, 2.7)
+    """
+    low, high = max(domain[0], -3.0), min(domain[1], 3.0)
+    margin = 0.1 * (high - low)
+    return round(low + margin, 12), round(high - margin, 12)
+
+
 def sample(
     rng: np.random.Generator,
     shape: tuple[int, ...],
@@ -90,9 +101,7 @@ def sample(
     if domain is None:
         value = rng.normal(size=shape)
     else:
-        low, high = max(domain[0], -3.0), min(domain[1], 3.0)
-        margin = 0.1 * (high - low)
-        value = rng.uniform(low + margin, high - margin, size=shape)
+        value = rng.uniform(*sampling_interval(domain), size=shape)
     if symmetric:
         value = (value + value.T) / 2
     return value

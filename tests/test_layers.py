@@ -27,6 +27,8 @@ LAYERS: dict[str, int] = {
     "einderiv.evaluate": 6,
     "einderiv.codewriter": 7,
     "einderiv.testing": 7,
+    "einderiv.sampling": 7,
+    "einderiv.terminal": 0,
     "einderiv.claims": 8,
     "einderiv.explanation": 9,
     "einderiv.cli": 10,

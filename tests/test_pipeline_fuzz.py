@@ -17,6 +17,8 @@ For each expression and each symbol it contains:
 * ``ed.verify`` accepts the renderer's own form and rejects twice it;
 * ``ed.explain`` writes Markdown.
 
+The number of random examples comes from the hypothesis profile of ``tests/conftest.py``
+(30 in CI and locally, plus the regression examples below);
 ``FUZZ_EXAMPLES=5000 pytest tests/test_pipeline_fuzz.py`` runs a longer hunt.
 """
 
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import inspect
 import io
-import os
 
 import numpy as np
 import pytest
@@ -286,10 +287,9 @@ def check_pipeline(text: str, wrt_index: int, seed: int = 0) -> None:
     assert isinstance(md, str) and md.strip()
 
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "80"))
-
-
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None)
+# the number of examples comes from the hypothesis profile (tests/conftest.py): bounded in
+# CI and locally, FUZZ_EXAMPLES=5000 (the "hunt" profile) for a long search
+@settings(deadline=None)
 # regressions found by this fuzzer
 @example("sum(y)", 0)  # codegen: the function takes y for y.shape[0]
 @example("sum(B / (2 + sin(B)) + b, axis=-1)", 7)  # evaluate: a Size node's dim m

@@ -91,9 +91,8 @@ def test_softmax_cross_entropy_through_a_linear_layer():
 
 
 def test_gru_interpolation_pulls_the_common_factor_out():
-    shapes = "z[h] n_[h] hp[h] dh[h]"
-    f = _parse("(1 - z) * n_ + z * hp", shapes)
-    assert ed.vjp(f, "z", "dh") == _parse("dh * (hp - n_)", shapes)
+    f = _parse("(1 - z) * n_ + z * hp", "z[h] n_[h] hp[h]")
+    assert ed.vjp(f, "z", "dh") == _parse("dh * (hp - n_)", "n_[h] hp[h] dh[h]")
 
 
 def test_variance_gradient_drops_the_term_that_is_identically_zero():

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from einderiv.build.symbols import symbols
 from einderiv.errors import EinderivError, ParseError
 from einderiv.functions import symbol_domains
 from einderiv.ir.nodes import (
@@ -27,7 +28,8 @@ from einderiv.ir.traversal import topological
 from einderiv.rewrite.elementwise import make_func
 from einderiv.rewrite.matrix import make_matfunc
 from einderiv.rewrite.terms import make_product, make_sum
-from einderiv.testing import default_sizes, random_values, sample
+from einderiv.sampling import domain_ranges, domain_values
+from einderiv.testing import DEFAULT_SIZES, default_sizes, sample
 from einderiv.text.parser import parse
 
 # -- building the context -------------------------------------------------------------
@@ -55,51 +57,68 @@ def names_in(text: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
 
 
-def _ordered_where(where: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``where`` entries in dependency order (an entry after the ones it uses)."""
+def _ordered_where(where: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``where`` entries in dependency order (an entry after the ones it uses).
+
+    Iterative (a chain of thousands of entries in any order is fine); each entry's text
+    is read once.
+    """
+    uses = {
+        name: sorted(names_in(text)) if isinstance(text, str) else []
+        for name, text in where.items()
+    }
     order: list[tuple[str, str]] = []
     placed: set[str] = set()
-    visiting: set[str] = set()
-
-    path: list[str] = []
-
-    def place(name: str) -> None:
-        if name in placed:
-            return
-        if name in visiting:
-            cycle = [*path[path.index(name) :], name]
-            raise EinderivError(
-                f"where: the definitions are circular ({' -> '.join(cycle)}); define "
-                f"'{name}' from the expression's symbols or from other intermediates"
-            )
-        visiting.add(name)
-        path.append(name)
-        for used in sorted(names_in(str(where[name]))):
+    for root in where:
+        if root in placed:
+            continue
+        path: list[str] = [root]  # the entries being placed, outermost first
+        pending = [iter(uses[root])]
+        on_path = {root}
+        while pending:
+            used = next(pending[-1], None)
+            name = path[-1]
+            if used is None:  # every dependency of ``name`` is placed
+                pending.pop()
+                path.pop()
+                on_path.discard(name)
+                placed.add(name)
+                order.append((name, where[name]))
+                continue
             if used == name:
                 raise EinderivError(
                     f"where: '{name} = {where[name]}' uses '{name}' itself; an intermediate "
                     "cannot be defined in terms of itself (give the new value a new name)"
                 )
-            if used in where:
-                place(used)
-        path.pop()
-        visiting.discard(name)
-        placed.add(name)
-        order.append((name, str(where[name])))
-
-    for name in where:
-        place(name)
+            if used not in where or used in placed:
+                continue
+            if used in on_path:
+                cycle = [*path[path.index(used) :], used]
+                raise EinderivError(
+                    f"where: the definitions are circular ({' -> '.join(cycle)}); define "
+                    f"'{used}' from the expression's symbols or from other intermediates"
+                )
+            path.append(used)
+            on_path.add(used)
+            pending.append(iter(uses[used]))
     return order
 
 
 class ClaimContext:
-    """Symbols and intermediates a claim may use, and how to parse text against them."""
+    """Symbols and intermediates a claim may use, and how to parse text against them.
+
+    Each ``where`` definition is parsed once, in dependency order, reading the ones it
+    uses as already-built intermediates (``parse(..., names=...)``), so a chain of
+    definitions costs what its text costs.
+    """
 
     def __init__(self, f: Expr, extra: list[Symbol], where: Mapping[str, Any] | None) -> None:
         self.symbols: dict[str, Symbol] = {sym.name: sym for sym in inputs_of(f)}
         for sym in extra:
             self.symbols[sym.name] = sym
         self.spec = _spec(self.symbols)
+        if self.spec:
+            symbols(self.spec)  # declare them once, as parsing the spec did each time
         self.defs: dict[str, Expr] = {}
         self.lines: list[str] = []
         if where:
@@ -117,9 +136,13 @@ class ClaimContext:
                 if isinstance(text, Expr):
                     self.defs[name] = text
                     continue
-                program = "\n".join([*self.lines, f"{name} = {text}", name])
+                if not isinstance(text, str):
+                    raise EinderivError(
+                        f"where['{name}'] must be text such as 'da * (1 - a**2)' or an "
+                        f"expression, got {type(text).__name__}"
+                    )
                 try:
-                    self.defs[name] = parse(program, shapes=self.spec)
+                    self.defs[name] = self.parse_text(text)
                 except ParseError as err:
                     if err.message.startswith("unknown name '"):
                         unknown = err.message.split("'")[1]
@@ -127,33 +150,53 @@ class ClaimContext:
                             f"{err.hint}; or, if '{unknown}' is another intermediate, define it "
                             f"in where too (CLI: --where '{unknown}=...')"
                         )
-                        err.args = (err._render(),)
+                    err.message = f"where '{name}': {err.message}"
+                    err.args = (err._render(),)
                     raise
                 self.lines.append(f"{name} = {text}")
-        self._parse = parse
+
+    def parse_text(
+        self,
+        text: str,
+        names: Mapping[str, Expr] | None = None,
+        defs: Mapping[str, Expr] | None = None,
+    ) -> Expr:
+        """``text`` parsed with the symbols, the intermediates it uses and ``names``.
+
+        ``defs`` stands in for the intermediates (their :meth:`placeholders`).
+        """
+        defs = self.defs if defs is None else defs
+        known = {n: defs[n] for n in names_in(text) if n in defs}
+        if names:
+            known.update(names)
+        return parse(text.strip(), shapes=self.symbols, names=known)
 
     def parse(self, claim: str) -> Expr:
-        """The claim's last line parsed after the intermediates' definitions.
+        """The claim's last line parsed with the intermediates' definitions.
 
-        A :class:`ParseError` in the claim itself is reported against the claim's own
-        text (line and column), not the program the intermediates are prepended to.
+        A :class:`ParseError` in the claim is reported against the claim's own text.
         """
-        program = "\n".join([*self.lines, claim.strip()])
-        try:
-            return self._parse(program, shapes=self.spec)
-        except ParseError as err:
-            if err.line is not None and err.line > len(self.lines):
-                err.text = claim.strip()
-                err.line = err.line - len(self.lines)
-                err.args = (err._render(),)
-            raise
+        return self.parse_text(claim)
+
+    def placeholders(self) -> dict[str, Symbol]:
+        """A symbol for each intermediate, named and shaped like it (for numeric work)."""
+        return {name: Symbol.make(name, e.dims) for name, e in self.defs.items()}
 
 
 # -- numeric comparison ---------------------------------------------------------------
 
 
+#: most entries verify evaluates in one tensor at its sample sizes
+MAX_SAMPLE_ENTRIES = 2_000_000
+
+
 class Sampler:
-    """Random points (several draws) at which claims and the truth are compared."""
+    """Random points (several draws) at which claims and the truth are compared.
+
+    Values are standard normal; when the first expression (the truth) or another one
+    given is not finite there (``sqrt`` of a negative draw), the symbols under functions
+    of restricted domain are drawn in their domain instead (:mod:`einderiv.sampling`).
+    """
 
     def __init__(self, exprs: list[Expr], draws: int = 3, *, domains_of: tuple = ()) -> None:
         """Draws for the symbols of ``exprs``, inside the domains of their functions.
@@ -175,22 +218,80 @@ class Sampler:
             for name in sorted(merged):
                 sym = merged[name]
                 shape = tuple(1 if d == "1" else self.sizes[d] for d in sym.dims)
+                self._check(sym.dims)
                 values[name] = sample(rng, shape, domains.get(name), symmetric=sym.symmetric)
             self.points.append(values)
         self._cache: dict[str, list[np.ndarray]] = {}
+        self._in_domain(exprs)
+
+    def _in_domain(self, exprs: list[Expr]) -> None:
+        """Redraw the restricted symbols in their domain if an expression is not finite."""
+        restricted = [e for e in exprs if domain_ranges(e)]
+        if not restricted:
+            return
+        for e in exprs:
+            values = self.values(e)
+            if values is not None and not all(np.all(np.isfinite(v)) for v in values):
+                break
+        else:
+            return
+        for seed, point in enumerate(self.points):
+            rng = np.random.default_rng(4321 + seed)
+            for e in restricted:
+                for name, value in domain_values(e, self.sizes, rng).items():
+                    point[name] = value
+        self._cache.clear()
+
+    def _size_for(self, expr: Expr) -> None:
+        """Give every dim of ``expr`` a size (distinct from the others where possible)."""
+        for node in topological(expr):
+            for dim in node.dims:
+                if dim != "1" and dim not in self.sizes:
+                    taken = set(self.sizes.values())
+                    self.sizes[dim] = next(
+                        (k for k in DEFAULT_SIZES if k not in taken),
+                        DEFAULT_SIZES[len(self.sizes) % len(DEFAULT_SIZES)],
+                    )
+            self._check(node.dims)
+
+    def _check(self, dims: tuple[str, ...]) -> None:
+        """Refuse a tensor too big to sample (numpy's 64 axes, or too many entries)."""
+        entries = 1
+        for dim in dims:
+            entries *= 1 if dim == "1" else self.sizes[dim]
+        if entries > MAX_SAMPLE_ENTRIES or len(dims) > 32:
+            shown = ", ".join(f"{d}={self.sizes[d]}" for d in dims[:8] if d != "1")
+            more = ", ..." if len(dims) > 8 else ""
+            count = f"{entries:,}" if entries < 10**12 else f"about 10^{len(str(entries)) - 1}"
+            raise EinderivError(
+                f"verify: a tensor of {len(dims)} dims in this comparison has {count} entries "
+                f"at the small sizes verify samples ({shown}{more}), more than the "
+                f"{MAX_SAMPLE_ENTRIES:,} (or 32 axes) it evaluates; check the formula on a "
+                "smaller instance (fewer dims), or compare a vjp (cotangent=...) instead of a "
+                "full derivative"
+            )
+
+    def bind(self, name: str, values: list[np.ndarray]) -> None:
+        """Give the symbol ``name`` these values, one per draw (an intermediate's values)."""
+        for point, value in zip(self.points, values, strict=True):
+            point[name] = value
 
     def values(self, expr: Expr) -> list[np.ndarray] | None:
         """Values of ``expr`` at every draw, or None when it cannot be evaluated."""
         if expr.key in self._cache:
             return self._cache[expr.key]
-        missing = set(expr.symbols()) - set(self.points[0])
+        self._size_for(expr)
+        missing = sorted(set(expr.symbols()) - set(self.points[0]))
         if missing:
             rng = np.random.default_rng(99)
+            syms = expr.symbols()
             for point in self.points:
-                extra = random_values(expr, self.sizes, rng)
                 for name in missing:
-                    point[name] = extra[name]
-        whole = annotate(expr, self.inputs)
+                    sym = syms[name]
+                    shape = tuple(1 if d == "1" else self.sizes[d] for d in sym.dims)
+                    value = rng.normal(size=shape)
+                    point[name] = (value + value.T) / 2 if sym.symmetric else value
+        whole = annotate(expr, self.inputs)  # a part of the truth: sizes from its inputs
         try:
             with np.errstate(all="ignore"):
                 out = [np.asarray(whole.evaluate(p, sizes=self.sizes)) for p in self.points]
@@ -239,12 +340,49 @@ def with_names(expr: Expr, defs: Mapping[str, Expr]) -> Expr:
     A node equal to ``defs[name]`` (or an elementwise group of a product's factors equal
     to it) becomes ``Symbol(name)``.
     """
-    ordered = sorted(defs.items(), key=lambda item: -len(topological(item[1])))
+    defs = {name: unwrap(definition) for name, definition in defs.items()}
+    heights = _heights(list(defs.values()))
+    def outer_first(item: tuple[str, Expr]) -> tuple[int, int]:
+        node = item[1]  # a product whose factors include another's factors comes first too
+        return -heights[node.key], -(len(node.factors) if isinstance(node, Product) else 0)
+
+    ordered = sorted(defs.items(), key=outer_first)
+    present = {node.key for node in topological(expr)}
     for name, definition in ordered:
         if not definition.dims and isinstance(definition, Product) and not definition.factors:
             continue
-        expr = substitute(expr, definition, Symbol.make(name, definition.dims))
+        if definition.key not in present and not (
+            isinstance(definition, Product)
+            and definition.factors
+            and all(f.key in present for f, _ in definition.factors)
+        ):
+            continue  # it cannot occur in expr, not even as a group of a product's factors
+        renamed = substitute(expr, definition, Symbol.make(name, definition.dims))
+        if renamed is not expr:
+            expr = renamed
+            present = {node.key for node in topological(expr)}
     return expr
+
+
+def _heights(roots: list[Expr]) -> dict[str, int]:
+    """The height of every node under ``roots`` (a leaf is 0): one pass over the shared DAG.
+
+    A node that contains another is higher than it, so sorting by height puts every
+    definition before the ones inside it.
+    """
+    height: dict[str, int] = {}
+    for root in roots:
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node.key in height:
+                continue
+            if expanded:
+                height[node.key] = 1 + max((height[c.key] for c in node.children), default=-1)
+                continue
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children if c.key not in height)
+    return height
 
 
 def substitute(expr: Expr, target: Expr, symbol: Symbol) -> Expr:

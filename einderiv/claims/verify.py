@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from einderiv.claims.context import ClaimContext, Sampler, render_expected, values_close, with_names
-from einderiv.claims.mutations import describe, diagnose, single_edit_fixes
+from einderiv.claims.edits import SearchReport, single_edit_fixes
+from einderiv.claims.mutations import describe, diagnose
 from einderiv.claims.notes import (
     holds_if_normalized,
     holds_if_symmetric,
@@ -41,7 +42,9 @@ from einderiv.claims.verdict import Verdict
 from einderiv.derive.api import diff, grad, vjp
 from einderiv.derive.arguments import resolve_wrt
 from einderiv.errors import EinderivError, ParseError, ShapeError, SubscriptError
-from einderiv.ir.nodes import Expr, Symbol
+from einderiv.ir.canonical import same
+from einderiv.ir.nodes import Expr, Symbol, unwrap
+from einderiv.rewrite.normal_form import normalize
 from einderiv.text.parser import parse
 
 # -- verify ---------------------------------------------------------------------------
@@ -96,7 +99,8 @@ def verify(
         claim_text = _last_expression(lines)
     elif not isinstance(claim, Expr):
         raise EinderivError(
-            f"verify: the claim must be text or an expression, got {type(claim).__name__}"
+            f"verify: the claim must be text such as 'W.T @ g' or an expression, got "
+            f"{type(claim).__name__}"
         )
     context = ClaimContext(f, extra, all_where)
     result_name = _result_name(x, cotangent, set(context.symbols) | set(context.defs))
@@ -118,13 +122,16 @@ def verify(
     if claimed is None:
         sampler = Sampler([truth], domains_of=(f,))
         truth_values = sampler.values(truth)
-        fixes = single_edit_fixes(claim_text, context, truth, sampler, truth_values)
+        search = SearchReport()
+        fixes = single_edit_fixes(
+            claim_text, context, truth, sampler, truth_values, report=search
+        )
         mistakes = ["shape mismatch", *[kind for kind, _ in fixes if kind != "shape mismatch"]]
         fix = fixes[0][1] if fixes else None
         fix_text = f"\nFix: {fix}" if fix else ""
         note = vector_t_note(claim_text, context)
         message = (
-            f"Wrong: the claim's shapes do not fit ({shape_problem}).{note}\n"
+            f"Wrong: the claim's shapes do not fit ({shape_problem}).{note}{search.note()}\n"
             f"Correct: {result_name} = {expected_text}{fix_text}\nWhy: {reason}"
         )
         return Verdict(
@@ -150,30 +157,39 @@ def verify(
         if tuple(reversed(claimed.dims)) == truth.dims and len(truth.dims) == 2:
             hint = " (the claim has the transposed shape)"
         sampler = Sampler([truth], domains_of=(f,))
-        fixes = single_edit_fixes(claim_text, context, truth, sampler, sampler.values(truth))
+        search = SearchReport()
+        fixes = single_edit_fixes(
+            claim_text, context, truth, sampler, sampler.values(truth), report=search
+        )
         mistakes += [kind for kind, _ in fixes if kind not in mistakes]
         fix = fixes[0][1] if fixes else None
         fix_text = f"\nFix: {fix}" if fix else ""
         hint += jacobian_note(f, x, cotangent, claimed, truth, sampler)
         message = (
             f"Wrong: the claim has shape {_shape(claimed.dims)} but {result_name} must have shape "
-            f"{_shape(truth.dims)}{hint}.{vector_t_note(claim_text, context)}\n"
+            f"{_shape(truth.dims)}{hint}.{vector_t_note(claim_text, context)}{search.note()}\n"
             f"Correct: {result_name} = {expected_text}{fix_text}\n"
             f"Why: {reason}"
         )
         return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, **common)
+    if _symbolically_equal(claimed, truth):  # equal forms need no sampling
+        message = f"Correct: {result_name} = {expected_text}.\nWhy: {reason}"
+        return Verdict(True, message, max_error=0.0, **common)
     sampler = Sampler([truth, claimed], domains_of=(f,))
     truth_values = sampler.values(truth)
     claim_values = sampler.values(claimed)
     if truth_values is None or claim_values is None:
-        raise EinderivError("verify: could not evaluate the claim or the derivative numerically")
+        raise EinderivError(
+            "verify: could not evaluate the claim or the derivative numerically at random "
+            "values; check that the claim's functions are defined there"
+        )
     same, err = values_close(claim_values, truth_values)
-    symbolic = claimed == truth
-    if same or symbolic:
+    if same:
         message = f"Correct: {result_name} = {expected_text}.\nWhy: {reason}"
         return Verdict(True, message, max_error=err, **common)
+    search = SearchReport()
     mistakes, fix, detail = diagnose(
-        claimed, truth, claim_text, context, sampler, truth_values, claim_values
+        claimed, truth, claim_text, context, sampler, truth_values, claim_values, search
     )
     if not mistakes and holds_if_symmetric(f, claimed, truth):
         mistakes.append("assumes symmetric")
@@ -193,10 +209,25 @@ def verify(
     fix_text = f"\nFix: {fix}" if fix else ""
     note = unused_definitions_note(claim_text, context, named_truth) if not mistakes else ""
     message = (
-        f"Wrong: {explained} (max relative difference {err:.3g}).{note}\n"
+        f"Wrong: {explained} (max relative difference {err:.3g}).{note}{search.note()}\n"
         f"Correct: {result_name} = {expected_text}{fix_text}\nWhy: {reason}"
     )
     return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, max_error=err, **common)
+
+
+def _symbolically_equal(claimed: Expr, truth: Expr) -> bool:
+    """Equal as expressions: the same node, or equal up to index renaming and order.
+
+    The claim is brought to the algebra's normal form first, as derivatives are
+    (``A @ x + A.T @ x`` is the truth's ``(A + A.T) @ x``).
+    """
+    if claimed == truth:
+        return True
+    try:
+        normal = normalize(claimed)
+        return normal == truth or same(unwrap(normal), unwrap(truth))
+    except RecursionError:  # a very deep expression: the numeric comparison decides
+        return False
 
 
 def _result_name(x: Symbol, cotangent: Any, taken: set[str] = frozenset()) -> str:
@@ -218,7 +249,10 @@ def _assignments(lines: list[str]) -> dict[str, str]:
         try:
             tree = ast.parse(line.strip())
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            raise EinderivError(f"verify: cannot read the claim line {line.strip()!r}") from None
+            raise EinderivError(
+                f"verify: cannot read the claim line {line.strip()!r}: it is not Python "
+                "syntax; every line but the last is an assignment 'name = expression'"
+            ) from None
         stmt = tree.body[0] if tree.body else None
         if not (
             isinstance(stmt, ast.Assign)

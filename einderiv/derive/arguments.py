@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import keyword
 from typing import Any
 
 from einderiv.errors import DerivativeError
@@ -40,6 +41,14 @@ def resolve_wrt(f: Expr, wrt: Any) -> Symbol:
     raise DerivativeError(f"wrt must be a symbol or a symbol's name, got {type(wrt).__name__}")
 
 
+def _clash(what: str, name: str) -> str:
+    other = f"'g' or 'd{name}'" if what == "cotangent" else f"'V' or 'v_{name}'"
+    return (
+        f"{what} '{name}' is already an input of the expression, so the {what} would be that "
+        f"input itself; pick a new name, such as {other}"
+    )
+
+
 def tensor_argument(f: Expr, value: Any, dims: tuple[str, ...], what: str) -> Expr:
     """A cotangent/tangent given as a name (new symbol) or an expression of ``dims``."""
     if isinstance(value, str):
@@ -49,13 +58,24 @@ def tensor_argument(f: Expr, value: Any, dims: tuple[str, ...], what: str) -> Ex
                 f"{what} '{value}' must have dims {list(dims)}, but the expression already has a "
                 f"symbol '{value}' with dims {list(existing.dims)}; pick another name"
             )
-        if not value.isidentifier():
-            raise DerivativeError(f"{what} name {value!r} is not an identifier")
+        if existing is not None:
+            raise DerivativeError(_clash(what, value))
+        if not value.isidentifier() or keyword.iskeyword(value):
+            problem = (
+                "is a Python keyword, so printed code (to_numpy(), codegen) could not use it"
+                if keyword.iskeyword(value) else "is not an identifier"
+            )
+            raise DerivativeError(
+                f"{what} name {value!r} {problem}; pick another name, such as "
+                f"{'g' if what == 'cotangent' else 'V'!r}"
+            )
         return Symbol.make(value, dims)
     if isinstance(value, Expr):
         if value.dims != dims:
             raise DerivativeError(
                 f"{what} has dims {list(value.dims)} but must have dims {list(dims)}"
             )
+        if isinstance(value, Symbol) and f.symbols().get(value.name) == value:
+            raise DerivativeError(_clash(what, value.name))
         return value
     raise DerivativeError(f"{what} must be a name or an expression, got {type(value).__name__}")

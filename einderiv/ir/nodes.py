@@ -33,9 +33,12 @@ True
 from __future__ import annotations
 
 import hashlib
+import math
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from einderiv.errors import ShapeError
 
 Dims = tuple[str, ...]
 Labels = tuple[int, ...]
@@ -272,6 +275,8 @@ class Product(Expr):
         new_factors = tuple((f, tuple(mapping[x] for x in ls)) for f, ls in factors)
         new_out = tuple(mapping[x] for x in out)
         coeff = float(coeff)
+        if not math.isfinite(coeff):
+            raise _not_finite("coefficient", coeff)
         if coeff == 0.0:
             coeff = 0.0  # no negative zero
         content = (
@@ -344,6 +349,8 @@ class Func(Expr):
             raise AssertionError(f"{name}: arguments of dims {[list(a.dims) for a in args]}")
         if param is not None:
             param = float(param)
+            if not math.isfinite(param):
+                raise _not_finite("exponent", param)
         keys = args[0].key if len(args) == 1 else tuple(a.key for a in args)
         return cls._intern(
             (name, keys, repr(param)), args[0].dims, args,
@@ -553,6 +560,15 @@ def size_owners(root: Expr, dim: str) -> list[tuple[str, int, int]]:
         for axis, d in enumerate(sym.dims)
         if d == dim
     ]
+
+
+def _not_finite(what: str, value: float) -> ShapeError:
+    """The error for an infinite or NaN constant (rendering and evaluation need numbers)."""
+    return ShapeError(
+        f"the constant {value} is not finite (the {what} overflowed, or inf/nan was given); "
+        "einderiv needs finite constants: rescale the expression (dividing by a tiny number "
+        "such as 2**-1074 overflows to inf), or pass the value as a symbol's value instead"
+    )
 
 
 def zero(dims: Dims) -> Expr:

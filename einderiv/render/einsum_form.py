@@ -15,7 +15,7 @@ from einderiv.ir.nodes import (
     Symbol,
     unwrap,
 )
-from einderiv.render.letters import LETTERS
+from einderiv.render.letters import letter
 from einderiv.render.numbers import format_number
 from einderiv.render.sizes import SizeSource
 
@@ -130,14 +130,14 @@ def _einsum_product(node: Product, size, memo) -> str:
             scale.append(f"({_einsum(factor, size, memo)})")
             continue
         operands.append(_einsum(factor, size, memo))
-        subs.append("".join(LETTERS[x] for x in labels))
+        subs.append("".join(letter(x) for x in labels))
     present = {x for _, ls in node.factors for x in ls}
     for label in node.out:
         if label not in present:  # broadcast: multiply by ones along the label
             operands.append(f"np.ones({size(node.ldims[label])})")
-            subs.append(LETTERS[label])
+            subs.append(letter(label))
     if operands:
-        spec = ",".join(subs) + "->" + "".join(LETTERS[x] for x in node.out)
+        spec = ",".join(subs) + "->" + "".join(letter(x) for x in node.out)
         body = f"np.einsum('{spec}', {', '.join(operands)})"
         if scale:
             return "(" + " * ".join([*scale, body]) + ")"

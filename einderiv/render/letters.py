@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from einderiv.errors import ShapeError
 from einderiv.ir.nodes import (
     Product,
 )
@@ -9,6 +10,21 @@ from einderiv.ir.nodes import (
 OUT_LETTERS = "abcdefgh"
 SUM_LETTERS = "ijklpqrstuvwxyz"
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def letter(label: int) -> str:
+    """The einsum letter of ``label``; a ShapeError past the 52 that np.einsum knows.
+
+    >>> letter(0), letter(51)
+    ('a', 'Z')
+    """
+    if 0 <= label < len(LETTERS):
+        return LETTERS[label]
+    raise ShapeError(
+        f"this product has more than {len(LETTERS)} indices, more than np.einsum can name "
+        "(a-z, A-Z), so it has no numpy or einsum form; use to_index() to read it, or "
+        "evaluate() for its values"
+    )
 
 
 # -- index form -----------------------------------------------------------------------

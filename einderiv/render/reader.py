@@ -6,7 +6,7 @@ from einderiv.ir.canonical import is_symmetric
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol
 from einderiv.render.compose import mul, scale
 from einderiv.render.latex import latex_name, tex, tex_wrapped
-from einderiv.render.letters import LETTERS, index_names
+from einderiv.render.letters import index_names, letter
 from einderiv.render.numpytext import to_text
 from einderiv.render.sizes import SizeSource
 from einderiv.render.tree import (
@@ -207,13 +207,13 @@ class Renderer:
                 scalars.append(tree)
                 continue
             operands.append(to_text(tree))
-            subs.append("".join(LETTERS[x] for x in labels))
+            subs.append("".join(letter(x) for x in labels))
         present = {x for _, ls in node.factors for x in ls}
         for label in node.out:
             if label not in present:
                 operands.append(f"np.ones({self.size(node.ldims[label])})")
-                subs.append(LETTERS[label])
-        spec = ",".join(subs) + "->" + "".join(LETTERS[x] for x in node.out)
+                subs.append(letter(label))
+        spec = ",".join(subs) + "->" + "".join(letter(x) for x in node.out)
         text = f"np.einsum('{spec}', {', '.join(operands)})"
         latex = _latex_index_product(node, self)
         body: MNode = Raw(len(node.out), text, latex)

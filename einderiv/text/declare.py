@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from einderiv import build as builders
-from einderiv.errors import SymbolError
-from einderiv.ir.nodes import Symbol
+from einderiv.errors import ParseError, SymbolError
+from einderiv.ir.nodes import Expr, Symbol, unwrap
 from einderiv.text.tables import NAME
 
 """Longest text :func:`parse` accepts, in characters."""
@@ -48,3 +48,30 @@ def declare(shapes: Mapping[str, Any] | str | None) -> dict[str, Symbol]:
         parsed, symmetric = builders.parse_dims(dims, owner=name)
         declared[name] = Symbol.make(name, parsed, symmetric)
     return declared
+
+
+def intermediates(names: Mapping[str, Expr] | None, declared: dict[str, Symbol]) -> dict:
+    """The ``names=`` of :func:`~einderiv.text.parse`, checked: identifiers bound to expressions.
+
+    An annotated intermediate (a parsed program) is bound by its body: its inputs are the
+    text's own declarations.
+    """
+    if names is None:
+        return {}
+    if not isinstance(names, Mapping):
+        raise ParseError(
+            f"names= must be a dict from name to expression, got {type(names).__name__}"
+        )
+    for name, value in names.items():
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ParseError(f"names=: {name!r} is not an identifier")
+        if not isinstance(value, Expr):
+            raise ParseError(
+                f"names[{name!r}] must be an einderiv expression, got {type(value).__name__}"
+            )
+        if name in declared:
+            raise ParseError(
+                f"names=: '{name}' is also declared in shapes; an intermediate needs a name "
+                "of its own"
+            )
+    return {name: unwrap(value) for name, value in names.items()}

@@ -44,7 +44,7 @@ from typing import Any
 
 from einderiv.errors import ParseError
 from einderiv.ir.nodes import Expr, annotate, constant
-from einderiv.text.declare import declare
+from einderiv.text.declare import declare, intermediates
 from einderiv.text.readback import RenderedForms
 from einderiv.text.tables import BINOPS, EXAMPLE, MAX_LENGTH, op_text
 from einderiv.text.walker import Value
@@ -62,6 +62,8 @@ def parse(
     text: str,
     shapes: Mapping[str, Any] | str | None = None,
     result: str | None = None,
+    *,
+    names: Mapping[str, Expr] | None = None,
 ) -> Expr:
     """Parse numpy-like text (an expression or a small program) into an expression.
 
@@ -73,6 +75,10 @@ def parse(
             ``{"A": "n n:sym"}``, ``{"x": ("n",)}``, ``{"b": "n 1"}`` for a size-1
             axis, ``""`` for a scalar), or a spec string ``"W[n,m] x[m] A[n,n]:sym"``.
         result: Name of an assignment to return instead of the last statement.
+        names: Intermediates already built, by name (``{"z": W @ x}``): the text reads
+            them as if they were assigned on earlier lines of the same program, so
+            ``parse("tanh(z)", names={"z": z})`` is ``parse("z = ...; tanh(z)")`` without
+            parsing ``z`` again.  A name may not also be declared in ``shapes``.
 
     Returns:
         The expression, simplified, sharing nodes for names used more than once.
@@ -101,7 +107,9 @@ def parse(
         raise ParseError(f"result= must be a name (a string), got {type(result).__name__}")
     declared = declare(shapes)
     try:
-        return _Parser(text, declared).run(result)
+        parser = _Parser(text, declared)
+        parser.names.update(intermediates(names, declared))
+        return parser.run(result)
     except RecursionError:  # only when called from an already deep stack
         raise ParseError(
             "the text is nested too deeply to build",

@@ -1,0 +1,35 @@
+"""Hypothesis profiles for the suite: every property test bounded, in CI and locally.
+
+Tests that fix ``max_examples`` themselves keep it; the others (the end-to-end fuzz of
+``tests/test_pipeline_fuzz.py``) take it from the profile: ``ci`` (``EINDERIV_CI=1``, set
+by ``.ci/run``) and ``dev`` (a local run) are bounded so that the whole suite stays
+within a few minutes on two cores; ``hunt`` is a long search, chosen with
+``HYPOTHESIS_PROFILE=hunt`` or ``FUZZ_EXAMPLES=<count>``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_BOUNDED = {"deadline": None, "database": None, "derandomize": True,
+            "suppress_health_check": [HealthCheck.too_slow]}
+
+settings.register_profile("ci", max_examples=30, **_BOUNDED)
+settings.register_profile("dev", max_examples=30, **_BOUNDED)
+settings.register_profile(
+    "hunt", max_examples=int(os.environ.get("FUZZ_EXAMPLES") or 5000), deadline=None,
+    database=None, suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+def _profile() -> str:
+    if os.environ.get("HYPOTHESIS_PROFILE"):
+        return os.environ["HYPOTHESIS_PROFILE"]
+    if os.environ.get("FUZZ_EXAMPLES"):
+        return "hunt"
+    return "ci" if os.environ.get("EINDERIV_CI") == "1" else "dev"
+
+
+settings.load_profile(_profile())
