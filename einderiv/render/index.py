@@ -103,7 +103,10 @@ def to_index(expr: Expr, *, latex: bool = False, name: str = "F") -> str:
     names the tensor on the left.
     """
     expr = unwrap(expr)
-    out_names = [OUT_LETTERS[i] if i < len(OUT_LETTERS) else f"o{i}" for i in range(len(expr.dims))]
+    out_names = [  # a size-1 axis has the single index 1: dba_a1 = Σ_i dz_ai
+        "1" if dim == "1" else OUT_LETTERS[i] if i < len(OUT_LETTERS) else f"o{i}"
+        for i, dim in enumerate(expr.dims)
+    ]
     joined = "".join(out_names)
     if latex:
         lhs = name.replace("_", "\\_") + (f"_{{{joined}}}" if joined else "")
