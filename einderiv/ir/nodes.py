@@ -61,6 +61,7 @@ class Expr:
     kind: ClassVar[str] = "expr"
     __array_ufunc__ = None  # numpy arrays defer to our operators
 
+    _cache: dict[str, Any]  # memos that are functions of the node's own structure
     key: str  # identity of the node (annotations included)
     mkey: str  # identity of the mathematics: equal for an annotated root and its body
     dims: Dims
