@@ -60,3 +60,19 @@ def test_random_networks_and_their_derivatives_agree(seed):
     if names:
         wrt = rng.choice(names)
         _agree(ed.grad(ed.sum(e * e) if e.dims else e * e, wrt), values)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_a_weighted_gram_matrix_at_blas_sizes(sign):
+    """``X.T diag(w) X`` with ``w``'s sign proven: the generated body takes the SYRK path."""
+    X, w = ed.symbols("X[m,n] w[n]")
+    f = ed.sum(ed.log(1 + ed.exp(X @ w))) if sign > 0 else -ed.sum(ed.log(1 + ed.exp(X @ w)))
+    h = ed.hessian(f, "w")
+    rng = np.random.default_rng(0)
+    values = {"X": rng.normal(size=(300, 200)), "w": rng.normal(size=200) / 10}
+    _agree(h, values)
+    source = Compiled(h).source(values)
+    assert "np.sqrt" in source, source  # the rows scaled by sqrt(|w|), then one B.T @ B
+    sv = 1 / (1 + np.exp(-values["X"] @ values["w"]))
+    want = sign * values["X"].T @ (values["X"] * (sv * (1 - sv))[:, None])
+    np.testing.assert_allclose(Compiled(h)(values), want, rtol=1e-9, atol=1e-9)

@@ -109,7 +109,7 @@ def lower_product(ctx: ProductContext, plan: ProductPlan, dims: list[tuple[str, 
         result: Val = Val("", (), const=scale)
     else:
         result = _contract(ctx, operands, core_present, letter_size)
-        result.scale = scale
+        result.scale *= scale  # a SYRK core carries its weights' sign
     return _place(ctx, plan, result, core, core_present, letter_size)
 
 
