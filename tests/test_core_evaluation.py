@@ -264,5 +264,6 @@ def test_sum_accumulates_into_a_fresh_single_use_product(monkeypatch):
     fresh = Compiled(A @ x + B @ x)  # a new evaluator builds its table now, with the patch
     rng = np.random.default_rng(0)
     Av, Bv, xv = rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=3)
-    np.testing.assert_allclose(fresh(A=Av, B=Bv, x=xv), Av @ xv + Bv @ xv)
+    np.testing.assert_allclose(fresh.interpret({"A": Av, "B": Bv, "x": xv}),
+                               Av @ xv + Bv @ xv)
     assert seen and any(seen[0]), "a fresh, single-use product term was not offered for reuse"

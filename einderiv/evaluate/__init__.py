@@ -1,12 +1,18 @@
-"""Evaluation: one interpreter of expression DAGs over a backend's array operations.
+"""Evaluation: generated straight-line code per signature, over one reference interpreter.
 
-:func:`compile` plans an expression once and caches contraction paths per shape;
+:func:`compile` plans an expression once; a call generates (once per signature of shapes and
+dtypes) a straight-line function with the contraction paths frozen into BLAS calls,
+in-place elementwise updates and the value checks done once, and runs it;
 :meth:`Expr.evaluate <einderiv.ir.Expr.evaluate>` (installed here) evaluates once.  Both
 take ``backend=`` -- ``numpy`` (default), ``jax``, ``torch``, ``cupy`` or ``dask`` -- and
 return that library's arrays in the inputs' dtype and on their device.  Modules: ``plan``
-(a product as an einsum plus delta placement), ``steps`` (a product at fixed shapes),
-``ops`` (the table type), ``numpy_ops``/``jax_ops``/``torch_ops``/``cupy_ops``/``dask_ops``
-(one table each), ``backends`` (the table by name), ``compiled`` (the interpreter), ``api``.
+(a product as an einsum plus delta placement), ``steps`` (a product at fixed shapes, for the
+interpreter), ``subscripts`` (an einsum step in a-zA-Z), ``ops`` (the table type),
+``numpy_ops``/``jax_ops``/``torch_ops``/``cupy_ops``/``dask_ops`` (one table each),
+``backends`` (the table by name), ``binding`` (the value checks), ``calls`` (matrix
+functions), ``compiled`` (the interpreter and the entry), ``structure`` (proven signs),
+``kernels`` (numpy's in-place ufuncs), ``emitter``/``products``/``lowering`` (generating a
+body), ``generated`` (the per-signature cache), ``api``.
 
 >>> import numpy as np, einderiv as ed
 >>> W, x = ed.symbols("W[n,m] x[m]")

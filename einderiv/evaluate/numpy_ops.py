@@ -36,6 +36,7 @@ from einderiv.evaluate.ops import (
     optimize_for,
     symmetry_rtol,
 )
+from einderiv.evaluate.subscripts import ascii_step
 
 
 def _find_c_einsum() -> Any:
@@ -48,7 +49,7 @@ def _find_c_einsum() -> Any:
     return np.einsum  # pragma: no cover
 
 
-_c_einsum = _find_c_einsum()
+c_einsum = _find_c_einsum()
 
 
 class BlasContraction:
@@ -78,9 +79,11 @@ class BlasContraction:
             inputs, result = einsum_str.split("->")
             terms = inputs.split(",")
             if blas and "EINSUM" not in blas and len(terms) == 2:
-                self.steps.append((inds, "dot", _dot_plan(terms[0], terms[1], result, size)))
-            else:
-                self.steps.append((inds, "einsum", einsum_str))
+                self.steps.append((inds, "dot", dot_plan(terms[0], terms[1], result, size)))
+            else:  # C einsum knows a-zA-Z only: fuse indices that travel together, respell
+                spec, shapes_in, shape_out = ascii_step(terms, result, size)
+                final = tuple(size[c] for c in result)
+                self.steps.append((inds, "einsum", (spec, shapes_in, shape_out, final)))
 
     def __call__(self, *operands: np.ndarray) -> np.ndarray:
         """Contract ``operands`` (in the subscripts' order)."""
@@ -98,12 +101,16 @@ class BlasContraction:
                 if perm_out is not None:
                     value = value.transpose(perm_out)
             else:
-                value = _c_einsum(payload, *taken)
+                spec, shapes_in, shape_out, final = payload
+                value = c_einsum(spec, *(t.reshape(s) for t, s in zip(taken, shapes_in,
+                                                                       strict=True)))
+                if shape_out != final:
+                    value = value.reshape(final)
             ops.append(value)
         return ops[0]
 
 
-def _dot_plan(left: str, right: str, result: str, size: dict[str, int]) -> tuple:
+def dot_plan(left: str, right: str, result: str, size: dict[str, int]) -> tuple:
     """Reshapes and transposes that turn a pairwise contraction into one ``np.dot``."""
     summed = [c for c in left if c in right and c not in result]
     free_a = [c for c in left if c not in summed]

@@ -19,6 +19,7 @@ array([6., 6.])
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,7 +45,7 @@ class ProductStep:
 
     __slots__ = (
         "backend", "operands", "contraction", "scale", "fold", "shaped", "out_shape",
-        "placer", "rep_shape", "strides_of", "broadcast", "_fresh", "_in_place",
+        "placer", "rep_shape", "strides_of", "broadcast", "_fresh", "_in_place", "pre",
     )
 
     def __init__(
@@ -63,8 +64,10 @@ class ProductStep:
         self.scale = scale
         self.contraction: Contraction | None = None
         self.fold = -1  # operand position that takes the scale; -1: scale the result
+        self.pre: list[Contraction | None] = []  # per operand: its own summed indices first
         if plan.operands:
-            self.contraction = backend.contraction(plan.subscripts, shapes)
+            subscripts, shapes = self._reduce_first(plan.subscripts, shapes)
+            self.contraction = backend.contraction(subscripts, shapes)
             if scale != 1.0 and _power_of_two(scale):
                 out_size = math.prod(
                     size_of(plan.rep_dims[r], dim_size) for r in plan.core_labels
@@ -91,11 +94,39 @@ class ProductStep:
         if plan.tied:
             self.placer = backend.diagonal_placer(self.out_shape, self.rep_shape, self.strides_of)
 
+    def _reduce_first(self, subscripts: str, shapes: list[Shape]) -> tuple[str, list[Shape]]:
+        """Sum each index that one operand alone carries in that operand, before contracting.
+
+        ``sum(x**2) * x`` is ``b,a->a``: a single einsum loops over every (a, b) pair, O(n²)
+        for an O(n) result; summing ``b`` first makes it a scalar times a vector.
+        """
+        inputs, output = subscripts.split("->")
+        terms = inputs.split(",")
+        counts = Counter(c for t in terms for c in t)
+        new_terms, new_shapes = [], []
+        for term, shape in zip(terms, shapes, strict=True):
+            alone = {c for c in term if counts[c] == 1 and c not in output}
+            if alone and len(terms) > 1:
+                kept = "".join(c for c in term if c not in alone)
+                self.pre.append(self.backend.contraction(f"{term}->{kept}", [shape]))
+                shape = tuple(n for c, n in zip(term, shape, strict=True) if c not in alone)
+                term = kept
+            else:
+                self.pre.append(None)
+            new_terms.append(term)
+            new_shapes.append(tuple(shape))
+        if not any(self.pre):
+            self.pre = []
+        return ",".join(new_terms) + "->" + output, new_shapes
+
     def __call__(self, results: list[Any], placement: Placement) -> tuple[Any, bool]:
         """The product's value and whether it is a fresh buffer nobody else holds."""
         scale = self.scale
         if self.contraction is not None:
             args = [results[k] for k in self.operands]
+            if self.pre:
+                args = [a if pre is None else pre(a) for a, pre in zip(args, self.pre,
+                                                                       strict=True)]
             if self.fold >= 0:
                 args[self.fold] = args[self.fold] * scale
                 scale = 1.0
