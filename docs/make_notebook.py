@@ -106,8 +106,9 @@ def _demote(markdown: str, levels: int = 2) -> str:
 
 def _output_markdown(output) -> list[str]:
     data = output.get("data", {})
-    if output.get("output_type") == "stream":
-        return ["```text", output["text"].rstrip("\n"), "```", ""]
+    if output.get("output_type") == "stream":  # stderr (a library's warning) is not shown
+        return ["```text", output["text"].rstrip("\n"), "```", ""] if output.get(
+            "name") == "stdout" else []
     if output.get("output_type") == "error":
         raise RuntimeError(f"the notebook raised {output['ename']}: {output['evalue']}")
     if "text/markdown" in data:
@@ -117,6 +118,19 @@ def _output_markdown(output) -> list[str]:
     if "text/plain" in data:
         return ["```text", data["text/plain"].rstrip("\n"), "```", ""]
     return []
+
+
+def _coalesced(outputs) -> list:
+    """The outputs with consecutive pieces of one stream joined (the kernel may split a print)."""
+    joined: list = []
+    for output in outputs:
+        if (output.get("output_type") == "stream" and joined
+                and joined[-1].get("output_type") == "stream"
+                and joined[-1].get("name") == output.get("name")):
+            joined[-1] = {**joined[-1], "text": joined[-1]["text"] + output["text"]}
+        else:
+            joined.append(output)
+    return joined
 
 
 def page_text(nb) -> str:
@@ -129,7 +143,7 @@ def page_text(nb) -> str:
             lines += [cell.source, ""]
         else:
             lines += ["```python", cell.source, "```", ""]
-            for output in cell.get("outputs", []):
+            for output in _coalesced(cell.get("outputs", [])):
                 lines += _output_markdown(output)
         if k == 0:
             lines += [note, ""]

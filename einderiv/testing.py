@@ -235,17 +235,20 @@ def check_derivative(
 
 def _restricted_functions(expr: Expr) -> list[str]:
     """The functions of ``expr`` that are defined only on part of the real line."""
-    names = []
+    names: list[str] = []
     for node in topological(expr):
-        name = getattr(node, "name", None) if isinstance(node, (Func, MatFunc)) else None
+        if not isinstance(node, (Func, MatFunc)):
+            continue
+        name = node.name
         if isinstance(node, MatFunc):
             if f"{name} (a singular matrix)" not in names:
                 names.append(f"{name} (a singular matrix)")
             continue
-        if name == "pow" and node.param is not None and node.param != int(node.param):
+        param = node.param if isinstance(node, Func) else None
+        if name == "pow" and param is not None and param != int(param):
             name = "a fractional power"
         else:
-            domain = getattr(FUNCTIONS.get(name or ""), "domain", None)
+            domain = getattr(FUNCTIONS.get(name), "domain", None)
             if domain is None or domain == (-math.inf, math.inf):
                 continue
         if name not in names:

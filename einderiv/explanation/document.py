@@ -179,11 +179,16 @@ class _Document:
         self.g, self.x, self.kind, self.fname = g, x, kind, fname
         self.cotangent, self.cot_name = cotangent, cot_name
         nf, nx = len(g.dims), len(x.dims)
+        # an index never takes the name of a one-letter symbol (b, x, y): b_c, not b_b
+        named = {s.name for s in inputs_of(g)} | {fname, x.name}
+        if cotangent is not None:
+            named.add(cot_name)
+        skip = {n for n in named if len(n) == 1}
         if kind == "diff":  # F_abcd: f's indices first, as to_index writes a Jacobian
-            self.fl, self.xl = free_letters(nf), free_letters(nx, nf)
+            self.fl, self.xl = free_letters(nf, 0, skip), free_letters(nx, nf, skip)
         else:  # the result has x's shape: its indices are a, b, ...
-            self.xl, self.fl = free_letters(nx), free_letters(nf, nx)
-        self.avoid = set(self.fl) | set(self.xl)
+            self.xl, self.fl = free_letters(nx, 0, skip), free_letters(nf, nx, skip)
+        self.avoid = set(self.fl) | set(self.xl) | skip
         self.names = _plan(g)
         self.names[unwrap(g).key] = fname
         self.letters = lettering(g, self.fl, self.avoid)
@@ -364,7 +369,9 @@ class _Document:
         terms = body.terms if isinstance(body, Sum) else (body,)
         writer = IndexWriter(self.names, latex=True, avoid=self.avoid)
         cot = Symbol.make(g, self.g.dims)
-        pieces, said, summed = [], [], []
+        pieces: list[str] = []
+        said: list[str] = []
+        summed: list[str] = []
         for term in terms:
             if not isinstance(term, Product):
                 pieces = []
@@ -428,7 +435,7 @@ class _Document:
         formula = f"{text.indexed(name, letters)} = {text.write(result, letters, top=True)}"
         body = unwrap(shown)
         facts = _index_facts(body, name, text) if isinstance(body, Product) else ""
-        if facts and not _each_summed_joins_two(body):
+        if facts and isinstance(body, Product) and not _each_summed_joins_two(body):
             sentence = facts  # the generic reading would not be true here
         elif facts:
             sentence = f"{facts} {sentence}"
@@ -475,17 +482,17 @@ def _index_facts(node: Product, name: str, writer: IndexWriter) -> str:
                 factor, tuple(letters[x] for x in labels))
             if who not in owners[label]:
                 owners[label].append(who)
-    parts = []
+    parts: list[str] = []
     for label in node.summed:
         if letters[label] == "1":
             continue
-        who = owners.get(label, [])
-        if len(who) == 1:
-            parts.append(f"The summed index {letters[label]} appears in {who[0]} only, so it "
-                         f"is summed out along that axis.")
-        elif len(who) > 2:
+        holders = owners.get(label, [])
+        if len(holders) == 1:
+            parts.append(f"The summed index {letters[label]} appears in {holders[0]} only, so "
+                         f"it is summed out along that axis.")
+        elif len(holders) > 2:
             parts.append(f"The summed index {letters[label]} is shared by "
-                         f"{plural(len(who), 'factor')} ({and_list(who)}).")
+                         f"{plural(len(holders), 'factor')} ({and_list(holders)}).")
     for pos, label in enumerate(node.out):
         if label in owners:
             continue

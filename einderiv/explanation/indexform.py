@@ -50,13 +50,16 @@ _SUPERSCRIPTS = {2: "²", 3: "³", 4: "⁴", -1: "⁻¹"}  # each has an ASCII s
 SUM, PRODUCT, ATOM = 0, 1, 2
 
 
-def free_letters(count: int, start: int = 0) -> list[str]:
+def free_letters(count: int, start: int = 0, skip: Iterable[str] = ()) -> list[str]:
     """Letters for ``count`` free indices from position ``start``: ``a … h``, then ``a8, a9, …``.
 
-    >>> free_letters(3), free_letters(2, start=7)
-    (['a', 'b', 'c'], ['h', 'a8'])
+    Letters in ``skip`` (the names of one-letter symbols, such as ``b``) are left out.
+
+    >>> free_letters(3), free_letters(2, start=7), free_letters(2, skip={"b"})
+    (['a', 'b', 'c'], ['h', 'a8'], ['a', 'c'])
     """
-    return [FREE[k] if k < len(FREE) else f"a{k}" for k in range(start, start + count)]
+    pool = [letter for letter in FREE if letter not in set(skip)]
+    return [pool[k] if k < len(pool) else f"a{k}" for k in range(start, start + count)]
 
 
 def fresh_letter(used: set[str]) -> str:

@@ -231,7 +231,8 @@ def _product_steps(node: Product, ctx: Context, depends: set[str]) -> list[str]:
         for label, letter, dim in zip(new, ctx.x_letters, ctx.x.dims, strict=True):
             term.letters[label] = letter
             term.sizes[label] = dim
-        deltas = [(Delta.make(dim), (labels[r], new[r])) for r, dim in enumerate(ctx.x.dims)]
+        deltas: list[tuple[Expr, tuple[int, ...]]] = [
+            (Delta.make(dim), (labels[r], new[r])) for r, dim in enumerate(ctx.x.dims)]
         term.factors = term.factors + deltas
         leaf = writer.piece(factor, _at(names, labels))[0]
         delta_text = " ".join(writer.piece(d, _at(term.letters, ls))[0] for d, ls in deltas)
