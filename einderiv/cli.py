@@ -36,6 +36,7 @@ examples:
   einderiv verify "a_prev.T @ dz" "tanh(Waa @ a_prev + Wax @ x + ba)" \\
       --shapes "Waa[n,n] Wax[n,k] a_prev[n,m] x[k,m] ba[n,1]" --wrt Waa --cotangent da \\
       --where "dz=da * (1 - a**2)" --where "a=tanh(Waa @ a_prev + Wax @ x + ba)"
+  einderiv verify "2 * A" "x @ A @ x" --shapes "x[n] A[n,n]" --wrt x --hessian
   einderiv explain "W @ x" --shapes "W[n,m] x[m]" --wrt x --cotangent g > derivation.md
 
 exit codes: 0 success (verify: the claim holds), 1 verify: the claim is wrong,
@@ -98,7 +99,12 @@ def _parser() -> argparse.ArgumentParser:
             )
         if name == "jvp":
             p.add_argument("--tangent", default="V", help="name of the tangent (shaped like wrt)")
-        if name in ("verify",):
+        if name == "verify":
+            p.add_argument(
+                "--hessian",
+                action="store_true",
+                help="judge the claim as the Hessian of a scalar expression (wrt's dims twice)",
+            )
             p.add_argument(
                 "--where",
                 action="append",
@@ -123,13 +129,15 @@ def _colour(text: str, code: str, stream: TextIO | None, enabled: bool) -> str:
     return f"\033[{code}m{text}\033[0m"
 
 
-def _format(expr, fmt: str) -> str:
+def _format(expr, fmt: str, name: str) -> str:
     if fmt == "numpy":
         return expr.to_numpy()
     if fmt == "latex":
         return expr.to_latex()
-    if fmt == "index":
-        return expr.to_index()
+    if fmt == "index":  # the readable form's lines in index notation, no numpy inside
+        from einderiv.explanation import index_program
+
+        return index_program(expr, name)
     if fmt == "einsum":
         return expr.to_einsum()
     if fmt == "json":
@@ -174,7 +182,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     colour = not args.no_color
     if args.command == "verify":
         verdict = ed.verify(
-            args.claim, f, args.wrt, cotangent=args.cotangent, where=_where(args.where)
+            args.claim, f, args.wrt, cotangent=args.cotangent, where=_where(args.where),
+            hessian=args.hessian,
         )
         if args.format == "json":
             _emit(json.dumps(verdict.to_json(), indent=2, ensure_ascii=False), out)
@@ -201,17 +210,18 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         cot = getattr(args, "cotangent", None)
         _emit(ed.explain(f, args.wrt, cotangent=cot, kind=kind, text=args.expression), out)
         return 0
+    wrt = args.wrt if isinstance(args.wrt, str) else "x"
     if args.command == "diff":
-        result = ed.diff(f, args.wrt)
+        result, name = ed.diff(f, args.wrt), "F"
     elif args.command == "grad":
-        result = ed.grad(f, args.wrt)
+        result, name = ed.grad(f, args.wrt), f"d{wrt}"
     elif args.command == "vjp":
-        result = ed.vjp(f, args.wrt, args.cotangent)
+        result, name = ed.vjp(f, args.wrt, args.cotangent), f"d{wrt}"
     elif args.command == "jvp":
-        result = ed.jvp(f, args.wrt, args.tangent)
+        result, name = ed.jvp(f, args.wrt, args.tangent), "df"
     else:
-        result = ed.hessian(f, args.wrt)
-    _emit(_format(result, args.format), out)
+        result, name = ed.hessian(f, args.wrt), "H"
+    _emit(_format(result, args.format, name), out)
     return 0
 
 

@@ -2,14 +2,20 @@
 
 Contract: :func:`codegen` returns the source of one Python function (``def f(A, x):``)
 that computes the same array as ``evaluate``.  Its arguments are the expression's
-inputs: the ones the code reads in declared order, then the others (declared but
-unused, e.g. a symbol that cancelled) as optional ``name=None``, so ``f(**values)``
-works with every input.  Its body is the readable form of
+inputs in declared order (a derivative's: f's inputs, then wrt, cotangent or tangent),
+so both ``f(*args)`` in that order and ``f(**values)`` work.  An input the code does
+not read (a symbol that cancelled, ``x`` of ``vjp(W @ x, x)``) is optional, ``x=None``;
+inputs after it are optional too, as Python wants, but the code raises ``TypeError``
+when one it reads is missing.  Its body is the readable form of
 :func:`~einderiv.render.program.to_program`: the same lines and names (``a1``, ``dz3``,
-``s``), each part computed once.  ``module`` picks the
-array module: ``"np"``/``"numpy"``, ``"jax.numpy"`` or ``"torch"`` (the numpy spelling
-is translated: ``dim=``/``keepdim=`` for reductions, ``torch.relu``, ``torch.sigmoid``,
-``torch.logsumexp``...; the caller passes tensors of one dtype).
+``s``), each part computed once.  ``module`` picks the array module: ``"np"``/``"numpy"``,
+``"jax.numpy"``, ``"torch"`` or ``"cupy"`` (the numpy spelling is translated:
+``dim=``/``keepdim=`` for torch reductions, ``torch.relu``, ``torch.sigmoid``,
+``torch.logsumexp``, ``cp.`` and ``cupyx.scipy.special`` for cupy; the caller passes
+arrays of one dtype).  ``check_shapes=True`` adds checks of the arguments' shapes
+against the declared dims (``ValueError`` naming the argument, the axis and both sizes);
+``check=True`` runs the function once at random values and compares it with ``evaluate``
+(:func:`check_generated`).
 
 >>> import einderiv as ed
 >>> W, x = ed.symbols("W[n,m] x[m]")
@@ -17,7 +23,9 @@ is translated: ``dim=``/``keepdim=`` for reductions, ``torch.relu``, ``torch.sig
 import numpy as np
 <BLANKLINE>
 <BLANKLINE>
-def pullback(W, g, x=None):
+def pullback(W, x=None, g=None):
+    if g is None:
+        raise TypeError("pullback() missing required argument: 'g'")
     return W.T @ g
 <BLANKLINE>
 """
@@ -32,6 +40,7 @@ from typing import Any
 from einderiv.errors import EinderivError
 from einderiv.ir.nodes import (
     Expr,
+    Symbol,
     inputs_of,
 )
 from einderiv.render.numpytext import dialect, to_text
@@ -43,12 +52,16 @@ _MODULES = {
     "jax.numpy": ("import jax.numpy as jnp", "jnp"),
     "jnp": ("import jax.numpy as jnp", "jnp"),
     "torch": ("import torch", "torch"),
+    "cupy": ("import cupy as cp", "cp"),
+    "cp": ("import cupy as cp", "cp"),
 }
 
 
 def _translate(text: str, prefix: str) -> str:
     if prefix == "np":
         return text
+    if prefix == "cp":  # cupy mirrors numpy; scipy.special lives in cupyx
+        text = re.sub(r"(?<![\w.])scipy\.special\.", "cupyx.scipy.special.", text)
     text = re.sub(r"\bnp\.", prefix + ".", text)
     if prefix == "torch":
         text = text.replace(".sum(axis=", ".sum(dim=").replace("keepdims=True", "keepdim=True")
@@ -69,24 +82,31 @@ def _size_owners(lines: list[str], temps, prefix: str) -> set[str]:
             f"({err.msg}); rename the symbols that are Python keywords"
         ) from None
     loaded = {n.id for n in ast.walk(body) if isinstance(n, ast.Name)}
-    return loaded - set(temps) - {prefix.split(".")[0], "jnp", "torch", "np", "jax", "scipy"}
+    return loaded - set(temps) - {
+        prefix.split(".")[0], "jnp", "torch", "np", "jax", "scipy", "cp", "cupyx"}
 
 
-def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
-    """Python source of ``def name(<symbols>)`` computing ``expr`` with shared temporaries.
+def codegen(expr: Expr, name: str = "f", module: str = "np", *, check_shapes: bool = False,
+            check: bool = False) -> str:
+    """Python source of ``def name(<inputs>)`` computing ``expr`` with shared temporaries.
 
     Args:
         expr: the expression to compute.
         name: the function's name.
-        module: the array module, ``"np"``, ``"jax.numpy"`` or ``"torch"``.
+        module: the array module, ``"np"``, ``"jax.numpy"``, ``"torch"`` or ``"cupy"``.
+        check_shapes: check the arguments' shapes against the declared dims first.
+        check: run the function once at random values and compare it with ``evaluate``
+            (raises :class:`~einderiv.EinderivError` if they disagree).
 
     Returns:
-        The function's source, with the import line first.
+        The function's source, with the import lines first.
 
     >>> import einderiv as ed
     >>> x = ed.symbols("x[n]")
     >>> codegen(ed.grad(ed.sum(ed.tanh(x) ** 3), "x")).count("np.tanh(x)")  # computed once
     1
+    >>> print(codegen(ed.symbols("W[m,n]") @ x, check_shapes=True).splitlines()[4])
+        if len(W.shape) != 2:
     """
     _check_arguments(expr, name, module)
     header, prefix = _MODULES[module]
@@ -97,19 +117,144 @@ def codegen(expr: Expr, name: str = "f", module: str = "np") -> str:
     lines.append(f"    return {texts[-1][1]}")
     temps = [line for line, _ in texts[:-1]]
     read = _size_owners(lines, temps, prefix)
-    inputs = [sym.name for sym in inputs_of(expr)]
-    # the inputs the code reads, in declared order, then the other declared inputs as
-    # optional arguments: f(**values) works with every input of the expression
-    used = [n for n in inputs if n in read] + sorted(read - set(inputs))
-    unused = [f"{n}=None" for n in inputs if n not in read]
-    args = ", ".join([*used, *unused])
-    source = f"{_imports(header, lines)}\n\n\ndef {name}({args}):\n" + "\n".join(lines) + "\n"
-    _check_names(source, name, [*used, *(n for n in inputs if n not in read)])
+    declared = list(inputs_of(expr))
+    inputs = [sym.name for sym in declared]
+    # declared order for every input; from the first one the code does not read on, each
+    # is optional (Python's rule), and the code refuses a missing one that it reads
+    params, guards, optional = [], [], False
+    for n in [*inputs, *sorted(read - set(inputs))]:
+        optional = optional or n not in read
+        params.append(f"{n}=None" if optional else n)
+        if optional and n in read:
+            guards += [f"    if {n} is None:",
+                       f"        raise TypeError(\"{name}() missing required argument: '{n}'\")"]
+    if check_shapes:
+        guards += _shape_checks([s for s in declared if s.name in read], name)
+    body = "\n".join([*guards, *lines])
+    source = f"{_imports(header, lines)}\n\n\ndef {name}({', '.join(params)}):\n{body}\n"
+    _check_names(source, name, [p.split("=")[0] for p in params])
+    if check:
+        check_generated(expr, source, name, module)
     return source
 
 
+def _shape_checks(symbols: list[Symbol], fname: str) -> list[str]:
+    """Lines that raise ``ValueError`` when an argument's shape breaks the declared dims."""
+    lines: list[str] = []
+    bound: dict[str, tuple[str, int]] = {}
+    for sym in symbols:
+        if not sym.dims:
+            continue
+        n, rank = sym.name, len(sym.dims)
+        declared = f"{n}[{','.join(sym.dims)}]"
+        lines += [f"    if len({n}.shape) != {rank}:",
+                  f"        raise ValueError(f\"{fname}: {n} must have {rank} "
+                  f"{'axis' if rank == 1 else 'axes'} (declared {declared}), got shape "
+                  f"{{tuple({n}.shape)}}\")"]
+        for axis, dim in enumerate(sym.dims):
+            size = f"{n}.shape[{axis}]"
+            if dim == "1":
+                lines += [f"    if {size} != 1:",
+                          f"        raise ValueError(f\"{fname}: {n}'s axis {axis} must have size"
+                          f" 1 (declared {declared}), got {{{size}}}\")"]
+            elif dim in bound:
+                other, k = bound[dim]
+                lines += [f"    if {size} != {other}.shape[{k}]:",
+                          f"        raise ValueError(f\"{fname}: {n}'s axis {axis} ({dim}) has "
+                          f"size {{{size}}}, but {dim} = {{{other}.shape[{k}]}} from {other}'s "
+                          f"axis {k}; pass arrays whose sizes agree with the declared dims\")"]
+            else:
+                bound[dim] = (n, axis)
+    return lines
+
+
+def check_generated(expr: Expr, source: str, name: str = "f", module: str = "np",
+                    seed: int = 0) -> float:
+    """Run generated ``source`` once at random values and compare it with ``evaluate``.
+
+    The values are float64, standard normal, or inside a function's domain where it has
+    one (``log``, ``sqrt``); returns the largest difference.  This checks the code
+    against an independent interpreter of the same expression (spellings, argument
+    order, shapes); whether an expression is the right *derivative* is
+    :func:`einderiv.testing.check_derivative`'s question (central differences).
+
+    >>> import einderiv as ed
+    >>> W, x = ed.symbols("W[n,m] x[m]")
+    >>> e = ed.tanh(W @ x)
+    >>> check_generated(e, codegen(e)) < 1e-12
+    True
+    """
+    import numpy as np
+
+    from einderiv.sampling import domain_values
+    from einderiv.testing import default_sizes, random_values
+
+    convert = _converter(module)
+    sizes = default_sizes(expr)
+    scope: dict[str, Any] = {}
+    try:
+        exec(compile(source, f"<codegen {name}>", "exec"), scope)  # noqa: S102 - our output
+    except ImportError as err:
+        raise EinderivError(
+            f"codegen(check=True): the generated code imports a module that is not installed "
+            f"({err}); install it or check with module='np'"
+        ) from None
+    worst = 0.0
+    for attempt in ("normal", "domain"):
+        rng = np.random.default_rng(seed)
+        values = random_values(expr, sizes, rng)
+        if attempt == "domain":
+            extra = domain_values(expr, sizes, np.random.default_rng(seed + 1))
+            if not extra:
+                break
+            values.update(extra)
+        with np.errstate(all="ignore"):
+            want = np.asarray(expr.evaluate(values, sizes=sizes), dtype=float)
+        if not np.all(np.isfinite(want)):
+            continue
+        got = scope[name](**{k: convert(v) for k, v in values.items()})
+        got = np.asarray(got.cpu() if hasattr(got, "cpu") else got, dtype=float)
+        if got.shape != want.shape or not np.allclose(got, want, rtol=1e-7, atol=1e-9):
+            diff = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
+            raise EinderivError(
+                f"codegen(check=True): the generated {name}() disagrees with evaluate at random "
+                f"values (sizes {sizes}; shapes {got.shape} and {want.shape}, max difference "
+                f"{diff:.3g}); please report it, with the expression"
+            )
+        return float(np.max(np.abs(got - want))) if got.size else worst
+    raise EinderivError(
+        "codegen(check=True): the expression is not finite at the random values tried "
+        "(standard normal, then inside its functions' domains), so it could not be checked; "
+        "call check_generated(expr, source, seed=...) with another seed"
+    )
+
+
+def _converter(module: str):
+    """A function that turns numpy float64 arrays into the generated code's arrays."""
+    prefix = _MODULES[module][1]
+    if prefix == "torch":
+        import torch
+
+        return torch.from_numpy
+    if prefix == "jnp":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        return jax.numpy.asarray
+    if prefix == "cp":
+        try:
+            import cupy  # type: ignore[import-not-found]
+        except ImportError:
+            raise EinderivError(
+                "codegen(check=True) with module='cupy' runs the code, and cupy is not "
+                "installed; install cupy (it needs a GPU) or check with module='np'"
+            ) from None
+        return cupy.asarray  # pragma: no cover - no GPU in CI
+    return lambda value: value
+
+
 #: modules that registry spellings use besides the array module (``scipy.special.erf``)
-_EXTRA_MODULES = re.compile(r"(?<![\w.])((?:jax\.)?scipy\.special)\.")
+_EXTRA_MODULES = re.compile(r"(?<![\w.])((?:jax\.|cupyx\.)?scipy\.special)\.")
 
 
 def _imports(header: str, lines: list[str]) -> str:

@@ -164,8 +164,6 @@ def test_rank_1000_verify_is_a_verdict_or_a_clear_error():
     _no_traceback(wrong.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: explain's letters (explanation.py, whose "
-                   "wording another engineer reworks) index past 8 output letters: IndexError")
 def test_rank_1000_explain_is_a_clear_error():
     out = run(["explain", "sum(x)", "--shapes", RANK_1000, "--wrt", "x"])
     assert out.returncode in (0, 2), out.stderr

@@ -76,6 +76,7 @@ def test_every_formula_renders_and_none_is_an_error(site, loaded):
     assert not problems, "\n".join(problems)
     assert total > 100  # the gallery alone has hundreds
     assert read_math(loaded["gallery/rnn-step/index.html"].dom).formulas > 50
+    assert read_math(loaded["notebook/index.html"].dom).formulas > 10  # the example notebook
 
 
 def test_pages_load_katex_from_the_site_and_nothing_from_another_host(loaded):

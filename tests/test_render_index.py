@@ -51,7 +51,8 @@ def test_inverse_kronecker_text():
 def test_no_kronecker_form():
     X, W, A, B = _symbols()
     assert to_kronecker(ed.diff(X.T @ X, "X")) is None  # needs a commutation matrix
-    assert to_kronecker(ed.diff(X @ W @ ed.symbols("z[k]"), "X")) is None  # not 4-D
+    assert to_kronecker(ed.diff(X @ W @ ed.symbols("z[k]"), "X")) == (  # 3-D: vector by matrix
+        "vec(dY) = ((W @ z).T ⊗ I) vec(dX)  [column-major vec]")
     assert kronecker_numpy(ed.diff(X.T @ X, "X")) is None
 
 

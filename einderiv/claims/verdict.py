@@ -49,10 +49,26 @@ class Verdict:
     def __bool__(self) -> bool:
         return self.ok
 
+    def __str__(self) -> str:
+        """What the CLI prints: ``✓ correct`` or ``✗ wrong``, then the message."""
+        return ("✓ correct" if self.ok else "✗ wrong") + "\n" + self.message
+
+    def __repr__(self) -> str:
+        mistakes = f", mistakes={self.mistakes!r}" if self.mistakes else ""
+        fix = f", fix={self.fix!r}" if self.fix else ""
+        return f"Verdict(ok={self.ok}{mistakes}, expected={self.expected!r}{fix})"
+
     def _repr_markdown_(self) -> str:
         head = "**✓ correct**" if self.ok else "**✗ wrong**"
-        lines = [head, "", self.message.replace("\n", "  \n")]
-        return "\n".join(lines)
+        lines = [head, ""]
+        for line in self.message.splitlines():  # the formulas as code, so _ and * stay
+            label, sep, rest = line.partition(": ")
+            if sep and label in ("Correct", "Fix", "Why") and rest:
+                lines.append(f"{label}: `{rest.rstrip('.')}`" + ("." if rest.endswith(".") else "")
+                             + "  ")
+            else:
+                lines.append(line + "  ")
+        return "\n".join(lines).rstrip()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of the verdict."""

@@ -40,6 +40,7 @@ from einderiv.claims.notes import (
 from einderiv.claims.reasons import index_reason
 from einderiv.claims.verdict import Verdict
 from einderiv.derive.api import diff, grad, vjp
+from einderiv.derive.api import hessian as second_derivative
 from einderiv.derive.arguments import resolve_wrt
 from einderiv.errors import EinderivError, ParseError, ShapeError, SubscriptError
 from einderiv.ir.canonical import same
@@ -50,8 +51,15 @@ from einderiv.text.parser import parse
 # -- verify ---------------------------------------------------------------------------
 
 
-def expected_derivative(f: Expr, wrt: Any, cotangent: Any = None) -> Expr:
-    """The derivative a claim is compared with: grad, vjp, or the full derivative."""
+def expected_derivative(f: Expr, wrt: Any, cotangent: Any = None, hessian: bool = False) -> Expr:
+    """The derivative a claim is compared with: grad, vjp, Hessian or the full derivative."""
+    if hessian:
+        if cotangent is not None:
+            raise EinderivError(
+                "verify: a Hessian is the derivative of a scalar's gradient and takes no "
+                "cotangent; drop cotangent= (or hessian=True to judge a vjp)"
+            )
+        return second_derivative(f, wrt)
     if cotangent is not None:
         return vjp(f, wrt, cotangent)
     if not f.dims:
@@ -67,18 +75,27 @@ def verify(
     where: Mapping[str, Any] | None = None,
     *,
     shapes: Any = None,
+    hessian: bool = False,
 ) -> Verdict:
     """Judge ``claim`` as the derivative of ``f`` w.r.t. ``wrt`` (vjp with ``cotangent``).
 
     ``where`` names intermediates the claim uses (``{"dz": "da * (1 - a**2)"}``); a
     multi-line claim may define its own.  ``f`` may be text when ``shapes`` is given.
+    ``hessian=True`` judges the claim as the Hessian of a scalar ``f`` (the derivative of
+    its gradient, wrt's dims twice), named ``H`` in the message.
+
+    >>> import einderiv as ed
+    >>> f = ed.parse("x @ A @ x", shapes="x[n] A[n,n]")
+    >>> v = ed.verify("2 * A", f, "x", hessian=True)
+    >>> v.ok, v.mistakes, v.expected
+    (False, ('assumes symmetric',), 'A + A.T')
     """
     if isinstance(f, str):
         if shapes is None:
             raise EinderivError("verify: f is text, so pass shapes=... to declare its symbols")
         f = parse(f, shapes=shapes)
     x = resolve_wrt(f, wrt)
-    truth = expected_derivative(f, x, cotangent)
+    truth = expected_derivative(f, x, cotangent, hessian=hessian)
     extra = [x]
     if isinstance(cotangent, str):
         extra.append(Symbol.make(cotangent, f.dims))
@@ -103,7 +120,8 @@ def verify(
             f"{type(claim).__name__}"
         )
     context = ClaimContext(f, extra, all_where)
-    result_name = _result_name(x, cotangent, set(context.symbols) | set(context.defs))
+    result_name = "H" if hessian else _result_name(
+        x, cotangent, set(context.symbols) | set(context.defs))
     named_truth = with_names(truth, context.defs)
     expected_text = render_expected(named_truth)
     reason = index_reason(named_truth, result_name)

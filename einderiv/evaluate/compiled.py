@@ -200,6 +200,19 @@ class Compiled:
             "jvp (ed.jvp(f, 'x', 'v')) instead of the full Jacobian, or evaluate at smaller sizes"
         )
 
+    # -- display ------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        args = ", ".join(s.name for s in self.symbols)
+        dims = "(" + ", ".join(self.expr.dims) + ("," if len(self.expr.dims) == 1 else "") + ")"
+        return f"<Compiled {self.backend.name} fn({args}) -> {dims}: {self.expr!r}>"
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{s.name}[{','.join(s.dims)}]" if s.dims else s.name
+                         for s in self.symbols)
+        return (f"compiled einderiv expression (backend {self.backend.name})\n"
+                f"  arguments: {args or 'none'}\n  result:    dims ({', '.join(self.expr.dims)})"
+                f"\n  computes:  {self.expr!r}")
+
     # -- running ----------------------------------------------------------------------
     def __call__(self, values: Mapping[str, Any] | None = None, /, **kwargs: Any) -> Any:
         """Evaluate with values by name (a dict, keywords, or both)."""

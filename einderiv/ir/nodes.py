@@ -527,7 +527,10 @@ def annotate(
     """
     plain = unwrap(body)
     found: dict[str, Symbol] = {}
-    for item in (*inputs_of(body), *inputs):
+    # an annotated body's inputs first, then the declared ones in their order, then any
+    # other symbol of the body: generated code takes its arguments in this order
+    own = inputs_of(body) if isinstance(body, Annotated) else ()
+    for item in (*own, *inputs, *inputs_of(plain)):
         for sym in (item,) if isinstance(item, Symbol) else inputs_of(item):
             found.setdefault(sym.key, sym)
     named = dict(names_of(body))

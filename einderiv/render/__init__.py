@@ -87,9 +87,19 @@ def _to_kronecker(self: Expr, y: str = "Y", x: str = "X") -> str | None:
     return to_kronecker(self, y=y, x=x)
 
 
+#: a plain LaTeX form longer than this displays in the where-form (named parts) instead
+DISPLAY_WHERE_AFTER = 100
+
+
 def _repr_latex_(self: Expr) -> str:
+    """Jupyter's display: the matrix form, or the where-form when the plain one is long."""
     try:
-        return "$" + to_latex(self) + "$"
+        plain = to_latex(self)
+        if len(plain) > DISPLAY_WHERE_AFTER:
+            where = to_latex_where(self)
+            if len(where) < len(plain) or "where" in where:
+                return "$$" + where + "$$"
+        return "$" + plain + "$"
     except Exception:  # pragma: no cover - display must never raise
         return "$" + short_repr(self) + "$"
 

@@ -1,4 +1,12 @@
-"""The vec/Kronecker form of 4-D matrix-by-matrix derivatives."""
+"""The vec/Kronecker form of matrix-by-matrix (4-D) and vector-by-matrix (3-D) derivatives.
+
+Under column-major ``vec`` (stacked columns, as in Magnus & Neudecker), the derivative
+``F`` of ``Y`` with respect to a matrix ``X`` is the matrix ``J`` with
+``vec(dY) = J vec(dX)``, ``J = F.reshape(len(vec(Y)), len(vec(X)), order="F")``.  A term
+``A_ac B_bd`` of a 4-D ``F_abcd`` gives ``B ⊗ A``; a term of a 3-D ``F_acd = ∂y_a/∂X_cd``
+gives ``v.T ⊗ A`` for ``A_ac v_d`` (``d(A @ x) = dA @ x``: ``x.T ⊗ I``) and ``A ⊗ v.T`` for
+``A_ad v_c`` (``d(X @ b)``-like forms along the rows).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +35,14 @@ def _finder(parent: list[int]):
 
 
 def _kron_terms(expr: Expr):
-    """``[(coeff, B, A, scalars)]`` with ``F_abcd = coeff * scalars * A_ac B_bd``, or None."""
+    """``[(coeff, B, A, scalars)]`` with ``F_abcd = coeff * scalars * A_ac B_bd``, or None.
+
+    For a 3-D ``F_acd`` (a vector by a matrix), ``B`` is a row vector: ``(coeff, v.T, A,
+    scalars)`` for ``A_ac v_d`` and ``(coeff, A, v.T, scalars)`` for ``A_ad v_c``; the vector
+    is returned as a one-label product, marked by :func:`_row`.
+    """
+    if len(expr.dims) == 3:
+        return _kron_terms_3d(expr)
     if len(expr.dims) != 4:
         return None
     body = unwrap(expr)
@@ -57,14 +72,63 @@ def _kron_terms(expr: Expr):
     return found
 
 
-def _kron_matrix_text(node: Product, root: Expr, readable: bool) -> str:
+def _kron_terms_3d(expr: Expr):
+    body = unwrap(expr)
+    terms = body.terms if isinstance(body, Sum) else (body,)
+    found = []
+    for term in terms:
+        if not isinstance(term, Product):
+            return None
+        a, c, d = term.out
+        parent = list(range(len(term.ldims)))
+        find = _finder(parent)
+        for _, labels in term.factors:
+            for label in labels[1:]:
+                parent[find(label)] = find(labels[0])
+        if find(a) == find(c) and find(d) not in (find(a),):
+            pair, single, row_right = (a, c), d, True
+        elif find(a) == find(d) and find(c) != find(a):
+            pair, single, row_right = (a, d), c, False
+        else:
+            return None
+        groups: dict[str, list] = {"pair": [], "single": [], "scalar": []}
+        for factor, labels in term.factors:
+            root = find(labels[0]) if labels else None
+            key = ("pair" if root == find(a) else "single" if root == find(single)
+                   else "scalar")
+            groups[key].append((factor, labels))
+        if not groups["single"]:
+            return None  # F does not depend on one of X's indices: no such vector
+        ldims = dict(enumerate(term.ldims))
+        matrix = Product.make(1.0, groups["pair"], pair, ldims)
+        vector = _Row(Product.make(1.0, groups["single"], (single,), ldims))
+        scalar = Product.make(1.0, groups["scalar"], (), ldims) if groups["scalar"] else None
+        found.append((term.coeff, vector, matrix, scalar) if row_right
+                     else (term.coeff, matrix, vector, scalar))
+    return found
+
+
+class _Row:
+    """A vector that enters a Kronecker product as a row (``v.T``, ``v[None, :]``)."""
+
+    def __init__(self, node: Product) -> None:
+        self.node = node
+
+
+def _kron_matrix_text(node, root: Expr, readable: bool) -> str:
+    if isinstance(node, _Row):
+        text = to_text(matrix_form(node.node, root=root))
+        simple = text.isidentifier()
+        if readable:
+            return f"{text}.T" if simple else f"({text}).T"
+        return f"{text}[None, :]" if simple else f"({text})[None, :]"
     if readable and len(node.factors) == 1 and isinstance(node.factors[0][0], Delta):
         return "I"
     return to_text(matrix_form(node, root=root))
 
 
 def to_kronecker(expr: Expr, y: str = "Y", x: str = "X") -> str | None:
-    """The vec/Kronecker form of a 4-D matrix-by-matrix derivative, or None.
+    """The vec/Kronecker form of a 4-D matrix-by-matrix (or 3-D vector-by-matrix) derivative.
 
     For ``F_abcd = ∂Y_ab/∂X_cd`` (``diff(Y, X)``) and column-major ``vec`` (stacked
     columns, as in Magnus & Neudecker), ``vec(dY) = J vec(dX)`` with
@@ -75,6 +139,9 @@ def to_kronecker(expr: Expr, y: str = "Y", x: str = "X") -> str | None:
     >>> X, W = ed.symbols("X[p,q] W[q,r]")
     >>> to_kronecker(ed.diff(X @ W, "X"))
     'vec(dY) = (W.T ⊗ I) vec(dX)  [column-major vec]'
+    >>> A, x = ed.symbols("A[n,m] x[m]")
+    >>> to_kronecker(ed.diff(A @ x, "A"), y="y", x="A")
+    'vec(dy) = (x.T ⊗ I) vec(dA)  [column-major vec]'
     """
     terms = _kron_terms(expr)
     if terms is None:
@@ -102,7 +169,8 @@ def to_kronecker(expr: Expr, y: str = "Y", x: str = "X") -> str | None:
 def kronecker_numpy(expr: Expr) -> str | None:
     """The numpy text of the Jacobian matrix ``J`` of :func:`to_kronecker` (``np.kron``), or None.
 
-    ``eval`` of it equals ``F.reshape(p*q, r*s, order="F")`` for the 4-D tensor ``F``.
+    ``eval`` of it equals ``F.reshape(p*q, r*s, order="F")`` for the 4-D tensor ``F``
+    (``F.reshape(p, r*s, order="F")`` for a 3-D one).
 
     >>> import einderiv as ed
     >>> X, W = ed.symbols("X[p,q] W[q,r]")
