@@ -28,7 +28,7 @@ from einderiv.ir.traversal import topological
 from einderiv.render.api import to_latex, to_numpy
 from einderiv.render.einsum_form import to_einsum
 from einderiv.render.letters import OUT_LETTERS, index_names
-from einderiv.render.numbers import format_number
+from einderiv.render.numbers import number_latex, number_plain
 
 
 def _factor_name(node: Expr, latex: bool = False) -> str:
@@ -87,13 +87,15 @@ def _index_term(node: Expr, out_names: list[str], latex: bool = False) -> str:
     else:
         prefix = ""
     coeff = node.coeff
+    number = number_latex if latex else number_plain
     if not body:
-        return format_number(coeff)
+        return number(coeff)
     if coeff == 1.0:
         return prefix + body
     if coeff == -1.0:
         return "-" + prefix + body
-    return f"{format_number(coeff)} {prefix}{body}"
+    scale = number_latex(coeff) if latex else number_plain(coeff, factor=True)
+    return f"{scale} {prefix}{body}"
 
 
 def to_index(expr: Expr, *, latex: bool = False, name: str = "F") -> str:

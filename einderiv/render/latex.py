@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from einderiv.functions import FUNCTIONS, Elementwise, Matrix
-from einderiv.render.numpytext import number_text
+from einderiv.render.numbers import number_latex
 from einderiv.render.tree import (
     ADD,
     ATOM,
@@ -22,6 +22,7 @@ from einderiv.render.tree import (
     ReduceSum,
     Scale,
     Transpose,
+    post_order,
 )
 
 # -- LaTeX ------------------------------------------------------------------------------
@@ -60,8 +61,10 @@ def tex(node: MNode) -> tuple[str, float]:
     """LaTeX of a matrix tree and its precedence (cached on the node)."""
     cached = node.__dict__.get("tex")
     if cached is None:
-        cached = _tex_uncached(node)
-        object.__setattr__(node, "tex", cached)
+        for part in post_order(node):  # children first: one level of recursion at most
+            if "tex" not in part.__dict__:
+                object.__setattr__(part, "tex", _tex_uncached(part))
+        cached = node.__dict__["tex"]
     return cached
 
 
@@ -69,7 +72,7 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
     if isinstance(node, (Leaf, Raw)):
         return node.latex, ATOM
     if isinstance(node, Num):
-        return number_text(node.value), (MUL if node.value < 0 else ATOM)
+        return number_latex(node.value), (MUL if node.value < 0 else ATOM)
     if isinstance(node, Transpose):
         if isinstance(node.arg, Call) and node.arg.fn == "inv":  # inv(X).T is X^{-T}
             return _sup_base(node.arg.args[0]) + r"^{-\top}", ATOM
@@ -94,7 +97,7 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
         inner = tex_wrapped(tex(node.arg), MUL)
         if node.coeff == -1.0:
             return "-" + inner, MUL
-        return f"{number_text(node.coeff)} {inner}", MUL
+        return f"{number_latex(node.coeff)} {inner}", MUL
     if isinstance(node, Add):
         out = ""
         for index, (sign, term) in enumerate(node.terms):
@@ -155,7 +158,7 @@ def _tex_call(node: Call) -> tuple[str, float]:
             return r"\frac{1}{" + inner + "}", ATOM
         if p == 0.5:
             return r"\sqrt{" + inner + "}", ATOM
-        return _sup_base(arg) + "^{" + number_text(p) + "}", POW
+        return _sup_base(arg) + "^{" + number_latex(p) + "}", POW
     entry = FUNCTIONS[node.fn]
     assert isinstance(entry, Elementwise | Matrix), node.fn
     args = [tex(a)[0] for a in node.args]

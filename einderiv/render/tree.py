@@ -163,6 +163,28 @@ def children(node: MNode) -> tuple[MNode, ...]:
     return ()
 
 
+def post_order(node: MNode) -> list[MNode]:
+    """Every subtree of ``node``, children before parents, each object once (no recursion).
+
+    Printers warm their per-node caches in this order, so that printing a tree thousands of
+    levels deep (a composition of 5,000 ``tanh``) never recurses more than one level.
+    """
+    order: list[MNode] = []
+    seen: set[int] = set()
+    stack: list[tuple[MNode, bool]] = [(node, False)]
+    while stack:
+        item, expanded = stack.pop()
+        if expanded:
+            order.append(item)
+            continue
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        stack.append((item, True))
+        stack.extend((child, False) for child in reversed(children(item)) if id(child) not in seen)
+    return order
+
+
 def order_key(node: MNode) -> tuple[str, ...]:
     """A deterministic order of trees by structure: their names and operations, left to right.
 
