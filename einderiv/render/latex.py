@@ -12,15 +12,16 @@ from einderiv.render.tree import (
     POW,
     Add,
     Call,
+    Einsum,
     Expand,
     Leaf,
     MatMul,
     MNode,
     Mul,
     Num,
-    Raw,
     ReduceSum,
     Scale,
+    Tensor,
     Transpose,
     post_order,
 )
@@ -61,7 +62,8 @@ def tex(node: MNode) -> tuple[str, float]:
     """LaTeX of a matrix tree and its precedence (cached on the node)."""
     cached = node.__dict__.get("tex")
     if cached is None:
-        for part in post_order(node):  # children first: one level of recursion at most
+        # children first: one level of recursion at most (an einsum is its index form)
+        for part in post_order(node, (Einsum, Tensor)):
             if "tex" not in part.__dict__:
                 object.__setattr__(part, "tex", _tex_uncached(part))
         cached = node.__dict__["tex"]
@@ -69,7 +71,7 @@ def tex(node: MNode) -> tuple[str, float]:
 
 
 def _tex_uncached(node: MNode) -> tuple[str, float]:
-    if isinstance(node, (Leaf, Raw)):
+    if isinstance(node, (Leaf, Einsum, Tensor)):
         return node.latex, ATOM
     if isinstance(node, Num):
         return number_latex(node.value), (MUL if node.value < 0 else ATOM)

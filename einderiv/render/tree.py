@@ -90,11 +90,19 @@ class Call(MNode):
 
 @dataclass(frozen=True)
 class ReduceSum(MNode):
-    """``arg.sum(axis=..., keepdims=...)``; ``axis=None`` sums everything."""
+    """``arg.sum(axis=..., keepdims=...)``; ``axis=None`` sums everything, a tuple several."""
 
     arg: MNode = field(default_factory=lambda: Num(0))
-    axis: int | None = None
+    axis: int | tuple[int, ...] | None = None
     keepdims: bool = False
+
+
+@dataclass(frozen=True)
+class Permute(MNode):
+    """``arg.transpose(*axes)`` of a tensor of rank >= 3: the result's axis k is ``axes[k]``."""
+
+    arg: MNode = field(default_factory=lambda: Num(0))
+    axes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,10 +114,25 @@ class Expand(MNode):
 
 
 @dataclass(frozen=True)
-class Raw(MNode):
-    """Text with no matrix form (an ``np.einsum`` fallback)."""
+class Einsum(MNode):
+    """``np.einsum(spec, *operands)``: a product numpy has no shorter spelling for.
 
-    text: str = ""
+    ``latex`` is the product's index form (LaTeX has no einsum).
+    """
+
+    spec: str = ""
+    operands: tuple[MNode, ...] = ()
+    latex: str = ""
+
+
+@dataclass(frozen=True)
+class Tensor(MNode):
+    """A product read with numpy's operations on stacks (``T.transpose(1, 2, 0)``, ``A @ B``).
+
+    ``body`` is that reading; ``latex`` the product's index form (LaTeX has no stacks).
+    """
+
+    body: MNode = field(default_factory=lambda: Num(0))
     latex: str = ""
 
 
@@ -126,9 +149,9 @@ def transpose(node: MNode) -> MNode:
         return node
     if isinstance(node, Transpose):
         return node.arg
-    if isinstance(node, MatMul):
+    if isinstance(node, MatMul) and all(i.rank <= 2 for i in node.items):
         return MatMul(2, tuple(transpose(i) for i in reversed(node.items)))
-    if isinstance(node, Mul):
+    if isinstance(node, Mul) and all(i.rank in (0, 2) for i in node.items):
         return Mul(2, tuple(transpose(i) for i in node.items))
     if isinstance(node, Scale):
         return Scale(2, node.coeff, transpose(node.arg))
@@ -152,8 +175,12 @@ def count_transposes(node: MNode) -> int:
 
 def children(node: MNode) -> tuple[MNode, ...]:
     """The subtrees of ``node``."""
-    if isinstance(node, (Transpose, Scale, ReduceSum, Expand)):
+    if isinstance(node, (Transpose, Scale, ReduceSum, Expand, Permute)):
         return (node.arg,)
+    if isinstance(node, Einsum):
+        return node.operands
+    if isinstance(node, Tensor):
+        return (node.body,)
     if isinstance(node, (MatMul, Mul)):
         return node.items
     if isinstance(node, Add):
@@ -163,11 +190,13 @@ def children(node: MNode) -> tuple[MNode, ...]:
     return ()
 
 
-def post_order(node: MNode) -> list[MNode]:
+def post_order(node: MNode, opaque: tuple[type, ...] = ()) -> list[MNode]:
     """Every subtree of ``node``, children before parents, each object once (no recursion).
 
     Printers warm their per-node caches in this order, so that printing a tree thousands of
     levels deep (a composition of 5,000 ``tanh``) never recurses more than one level.
+    Nodes of the ``opaque`` types are listed without their subtrees (LaTeX writes an
+    einsum in index form, never its operands' numpy form).
     """
     order: list[MNode] = []
     seen: set[int] = set()
@@ -181,7 +210,9 @@ def post_order(node: MNode) -> list[MNode]:
             continue
         seen.add(id(item))
         stack.append((item, True))
-        stack.extend((child, False) for child in reversed(children(item)) if id(child) not in seen)
+        if not isinstance(item, opaque):
+            stack.extend((child, False) for child in reversed(children(item))
+                         if id(child) not in seen)
     return order
 
 
@@ -200,7 +231,8 @@ def order_key(node: MNode) -> tuple[str, ...]:
         return (*order_key(node.arg), f"#{node.coeff!r}")
     if isinstance(node, Transpose):
         return (*order_key(node.arg), ".T")
-    marks = {MatMul: "@", Mul: "*", Add: "+", ReduceSum: "Σ", Expand: "[]", Raw: "einsum"}
+    marks = {MatMul: "@", Mul: "*", Add: "+", ReduceSum: "Σ", Expand: "[]", Einsum: ",",
+             Permute: "perm", Tensor: "tensor"}
     head: tuple[str, ...] = ()
     if isinstance(node, Call):
         head = (f"~{node.fn}",)  # after names: B + np.outer(x, y)
@@ -211,6 +243,8 @@ def order_key(node: MNode) -> tuple[str, ...]:
         key += order_key(child)
     if isinstance(node, (ReduceSum, Expand)):
         key += (f"{marks[type(node)]}{getattr(node, 'axis', '')}",)
-    if isinstance(node, Raw):
-        key += (node.text,)
+    if isinstance(node, Permute):
+        key += (f"perm{node.axes}",)
+    if isinstance(node, Einsum):
+        key += (f"einsum{node.spec}",)
     return key
