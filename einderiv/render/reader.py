@@ -5,7 +5,7 @@ from __future__ import annotations
 from einderiv.ir.canonical import is_symmetric
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol
 from einderiv.render.compose import mul, scale
-from einderiv.render.latex import latex_name, tex, tex_wrapped
+from einderiv.render.latex import indexed, latex_name, tex, tex_wrapped
 from einderiv.render.letters import index_names, letter
 from einderiv.render.sizes import SizeSource
 from einderiv.render.tensor import read_tensor
@@ -241,11 +241,14 @@ def _latex_index_product(node: Product, renderer: Renderer) -> str:
     parts = []
     for factor, labels in node.factors:
         tree = renderer.full(factor)
-        text = tex_wrapped(tex(tree), ATOM)
-        if isinstance(factor, Delta):
-            text = r"\delta"
         sub = "".join(names[x] for x in labels)
-        parts.append(text + (f"_{{{sub}}}" if sub else ""))
+        if isinstance(factor, Delta):
+            parts.append(r"\delta" + (f"_{{{sub}}}" if sub else ""))
+        elif isinstance(tree, Leaf) and tree.kind == "name":
+            parts.append(indexed(tree.text, sub))  # h_{1,c}, never h_{1}_{c}
+        else:  # braces: a script of its own (h_{1}^\top) takes no second one
+            text = tex_wrapped(tex(tree), ATOM)
+            parts.append("{" + text + "}" + f"_{{{sub}}}" if sub else text)
     summed = "".join(names[x] for x in node.summed)
     prefix = f"\\sum_{{{summed}}} " if summed else ""
     return prefix + " ".join(parts) if parts else "1"

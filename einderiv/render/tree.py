@@ -151,26 +151,38 @@ def transpose(node: MNode) -> MNode:
         return node.arg
     if isinstance(node, MatMul) and all(i.rank <= 2 for i in node.items):
         return MatMul(2, tuple(transpose(i) for i in reversed(node.items)))
-    if isinstance(node, Mul) and all(i.rank in (0, 2) for i in node.items):
-        return Mul(2, tuple(transpose(i) for i in node.items))
     if isinstance(node, Scale):
         return Scale(2, node.coeff, transpose(node.arg))
-    if isinstance(node, Add):
-        return Add(2, tuple((s, transpose(t)) for s, t in node.terms))
     if isinstance(node, Expand):
         return Expand(2, node.arg, 1 - node.axis)
     if isinstance(node, Call) and node.fn == "outer":
         return Call(2, "outer", (node.args[1], node.args[0]))
-    if isinstance(node, Call) and isinstance(FUNCTIONS.get(node.fn), Elementwise):
-        return Call(2, node.fn, tuple(transpose(a) for a in node.args), node.param)
+    pushed: MNode | None = None
+    if isinstance(node, Mul) and all(i.rank in (0, 2) for i in node.items):
+        pushed = Mul(2, tuple(transpose(i) for i in node.items))
+    elif isinstance(node, Add):
+        pushed = Add(2, tuple((s, transpose(t)) for s, t in node.terms))
+    elif isinstance(node, Call) and isinstance(FUNCTIONS.get(node.fn), Elementwise):
+        pushed = Call(2, node.fn, tuple(transpose(a) for a in node.args), node.param)
+    # an elementwise operation takes the transpose inside only where that spells no more
+    # transposes than one outside: tanh(Waa @ a0 + b).T, not tanh(a0.T @ Waa.T + b.T)
+    if pushed is not None and count_transposes(pushed) <= count_transposes(node) + 1:
+        return pushed
     return Transpose(2, node)
 
 
 
 def count_transposes(node: MNode) -> int:
-    """How many transposes a tree spells (``.T`` in numpy)."""
-    own = 1 if isinstance(node, Transpose) else 0
-    return own + sum(count_transposes(child) for child in children(node))
+    """How many transposes a tree spells (``.T`` in numpy), cached on each node."""
+    cached = node.__dict__.get("_transposes")
+    if cached is None:
+        for part in post_order(node):  # children first: no recursion
+            if "_transposes" not in part.__dict__:
+                own = 1 if isinstance(part, Transpose) else 0
+                count = own + sum(c.__dict__["_transposes"] for c in children(part))
+                object.__setattr__(part, "_transposes", count)
+        cached = node.__dict__["_transposes"]
+    return cached
 
 
 def children(node: MNode) -> tuple[MNode, ...]:
