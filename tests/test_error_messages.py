@@ -134,7 +134,7 @@ CLI_ROWS = [
      r"unknown name 'q'\n  x @ q\n      \^", r"declare it in shapes"),
     ("cotangent clash", ["vjp", "tanh(b)", "--shapes", "b[n]", "--wrt", "b", "--cotangent", "b"],
      r"cotangent 'b' is already an input", r"pick a new name"),
-    ("past 52 indices", ["grad", "sum(x)", "--shapes",
+    ("past 52 indices", ["diff", "x * x", "--shapes",
                          "x[" + ",".join(f"d{i}" for i in range(60)) + "]", "--wrt", "x"],
      r"more than 52 indices", r"use to_index\(\)"),
 ]

@@ -138,3 +138,41 @@ def test_latex_where_form_names_the_same_parts():
     parser = mathtext.MathTextParser("path")
     for part in latex.replace(r"\begin{aligned}", "").replace(r"\end{aligned}", "").split(r"\\"):
         parser.parse("$" + part.replace("&", "").replace(r"\text{where}\quad", "") + "$")
+
+
+def test_deep_composition_prints_without_recursion():
+    """2,000 nested tanh print under a small recursion limit (the printers never recurse);
+    the readable form names a part every MAX_LINE_DEPTH levels, so each line parses."""
+    import sys
+
+    from einderiv.render.naming import MAX_LINE_DEPTH
+
+    x = ed.symbols("x[n]")
+    h = x
+    for _ in range(2000):
+        h = ed.tanh(h)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    try:
+        texts = [h.to_numpy(), h.to_latex(), h.to_einsum(), ed.codegen(h), h.to_program("h")]
+    finally:
+        sys.setrecursionlimit(limit)
+    assert texts[0].count("np.tanh(") == 2000
+    value = np.linspace(-1, 1, 3)
+    want = value
+    for _ in range(2000):
+        want = np.tanh(want)
+    lines = texts[4].splitlines()
+    assert len(lines) == 2000 // MAX_LINE_DEPTH
+    assert max(line.count("np.tanh(") for line in lines) == MAX_LINE_DEPTH
+    np.testing.assert_allclose(run_program(texts[4], {"x": value}, "h"), want)
+    namespace: dict = {}
+    exec(texts[3], namespace)  # noqa: S102 - the library's own code
+    np.testing.assert_allclose(namespace["f"](value), want)
+
+
+def test_torch_logsumexp_of_a_scalar_is_the_scalar():
+    c = ed.symbols("c")
+    f = ed.logsumexp(c)
+    assert "def f(c):\n    return c" in ed.codegen(f, module="torch")
+    assert eval(f.to_numpy(), {"np": np, "c": 0.25}) == 0.25  # noqa: S307

@@ -89,7 +89,8 @@ ERRORS = [
     ("einsum('i....', x)", r"not part of an ellipsis", 7, 1),
     ("einsum(W, x)", r"first argument must be a string literal", 7, 1),
     ("einsum()", r"needs a subscripts string", 0, 1),
-    ("einsum('i,i', x, x, optimize=True)", r"no keyword arguments", 20, 1),
+    ("einsum('i,i', x, x, out=x)", r"no keyword arguments", 20, 1),
+    ("einsum('i,i', x, x, optimize=x)", r"no keyword arguments", 20, 1),
     # arity and keywords
     ("tanh(x, b)", r"tanh\(\) takes at most 1 argument", 8, 1),
     ("tanh()", r"tanh\(\) takes 1 array argument\(s\), got 0", 0, 1),

@@ -25,10 +25,10 @@ from einderiv.errors import EinderivError
 from einderiv.explanation.indexform import (
     IndexWriter,
     free_letters,
+    indexed_name,
     lettering,
     product_letters,
     subscript,
-    tensor_name,
 )
 from einderiv.explanation.markdown import Markdown
 from einderiv.explanation.steps import (
@@ -246,18 +246,19 @@ class _Document:
         return out
 
     def derivative(self, full: Expr) -> list[str]:
-        fn, xn = self.fname, tensor_name(self.x.name, True)
-        fsub, xsub = subscript(self.fl, True), subscript(self.xl, True)
+        fn, xn = self.fname, self.x.name
+        fdx = indexed_name(fn, self.fl, True)
+        xdx = indexed_name(xn, self.xl, True)
         tensor = f"F{subscript(self.fl + self.xl, True)}"
         fx = f"{self.fname}'s indices ({', '.join(self.fl)}) then " if self.fl else ""
         out = [
             "## The derivative tensor",
             "",
-            f"$${tensor} = \\frac{{\\partial {tensor_name(fn, True)}{fsub}}}"
-            f"{{\\partial {xn}{xsub}}}$$",
+            f"$${tensor} = \\frac{{\\partial {fdx}}}"
+            f"{{\\partial {xdx}}}$$",
             "",
             f"has {fx}{self.x.name}'s ({', '.join(self.xl) or 'none'}). Below, $\\partial$ "
-            f"stands for $\\partial / \\partial {xn}{xsub}$. The rules, from the outside in:",
+            f"stands for $\\partial / \\partial {xdx}$. The rules, from the outside in:",
             "",
         ]
         ctx = Context(self.writer, self.letters, self.x, tuple(self.xl))
@@ -328,8 +329,8 @@ class _Document:
             result = grad(self.g, self.x)
             name = f"d{xn}"
             writer = IndexWriter(_plan(result), latex=True, avoid=self.avoid)
-            out += [f"The gradient is this tensor: ${tensor_name(name, True)}"
-                    f"{subscript(self.xl, True)} = F{subscript(self.xl, True)}$, in the "
+            out += [f"The gradient is this tensor: ${indexed_name(name, self.xl, True)}"
+                    f" = F{subscript(self.xl, True)}$, in the "
                     "readable form's names:", "",
                     f"$${writer.indexed(name, self.xl)} = "
                     f"{writer.write(result, self.xl, top=True)}$$", ""]
@@ -342,7 +343,7 @@ class _Document:
                     "The Hessian is the derivative of the gradient, "
                     f"$H{subscript(self.xl + second, True)} = "
                     f"\\partial F{subscript(self.xl, True)} / \\partial "
-                    f"{tensor_name(xn, True)}{subscript(second, True)}$:", "",
+                    f"{indexed_name(xn, second, True)}$:", "",
                     f"$$H{subscript(self.xl + second, True)} = "
                     f"{writer.write(result, self.xl + second, top=True)}$$", ""]
         else:
@@ -352,8 +353,7 @@ class _Document:
     def pullback(self, full: Expr, result: Expr, name: str) -> list[str]:
         """The vjp: the cotangent contracted with F, its deltas eliminated by hand."""
         g = self.cot_name
-        fsub, xsub = subscript(self.fl, True), subscript(self.xl, True)
-        lhs = f"{tensor_name(name, True)}{xsub}"
+        lhs = indexed_name(name, self.xl, True)
         sigma = f"\\sum_{{{''.join(self.fl)}}} " if self.fl else ""
         out = [
             "## Pulling back the cotangent",
@@ -361,7 +361,7 @@ class _Document:
             f"Backprop contracts the upstream gradient `{g}` (shaped like {self.fname}) "
             f"with F over {self.fname}'s indices:",
             "",
-            f"$${lhs} = {sigma}{tensor_name(g, True)}{fsub} "
+            f"$${lhs} = {sigma}{indexed_name(g, self.fl, True)} "
             f"F{subscript(self.fl + self.xl, True)}$$",
             "",
         ]

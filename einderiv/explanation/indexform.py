@@ -39,6 +39,8 @@ from einderiv.ir.nodes import (
 )
 from einderiv.ir.traversal import topological
 from einderiv.render.api import deep_recursion
+from einderiv.render.latex import indexed as latex_indexed
+from einderiv.render.latex import latex_name
 from einderiv.render.naming import plan_names, result_name
 from einderiv.render.numbers import format_number
 
@@ -82,8 +84,15 @@ def subscript(letters: Sequence[str], latex: bool) -> str:
 
 
 def tensor_name(name: str, latex: bool) -> str:
-    r"""A name as the head of an indexed tensor (``a\_prev`` in LaTeX)."""
-    return name.replace("_", "\\_") if latex else name
+    r"""A name as the matrix form spells it (``a_{\mathrm{prev}}``, ``\mathrm{dW}`` in LaTeX)."""
+    return latex_name(name) if latex else name
+
+
+def indexed_name(name: str, letters: Sequence[str], latex: bool) -> str:
+    r"""``name_ab``; in LaTeX the name's own subscript joins the indices (``h_{1,a}``)."""
+    if not latex or not letters:
+        return tensor_name(name, latex) + subscript(letters, latex)
+    return latex_indexed(name, subscript(letters, True)[2:-1])
 
 
 def product_letters(node: Product, letters: Sequence[str], avoid: Iterable[str] = (),
@@ -139,7 +148,7 @@ class IndexWriter:
 
     def indexed(self, name: str, letters: Sequence[str]) -> str:
         """``name_ab``."""
-        return tensor_name(name, self.latex) + subscript(letters, self.latex)
+        return indexed_name(name, letters, self.latex)
 
     def sigma(self, letters: Sequence[str]) -> str:
         r"""``Σ_ij `` (``\sum_{ij} ``), or '' for no letters."""

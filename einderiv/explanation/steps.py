@@ -18,8 +18,8 @@ from einderiv.derive.common import derivative_of, partials_of
 from einderiv.explanation.indexform import (
     IndexWriter,
     display_order,
+    indexed_name,
     product_letters,
-    subscript,
     tensor_name,
 )
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Sum, Symbol
@@ -138,8 +138,8 @@ def leaf_rule(x: Symbol, x_letters: Sequence[str]) -> str:
     deltas = " ".join(
         f"\\delta_{{{g}{a}}}" for g, a in zip(generic, x_letters, strict=True)
     )
-    return (f"$\\partial {name}{subscript(generic, True)} / \\partial "
-            f"{name}{subscript(list(x_letters), True)} = {deltas}$")
+    return (f"$\\partial {indexed_name(x.name, generic, True)} / \\partial "
+            f"{indexed_name(x.name, list(x_letters), True)} = {deltas}$")
 
 
 def rule_steps(f: Expr, ctx: Context) -> list[str]:

@@ -13,7 +13,7 @@ from einderiv.render.latex import tex
 from einderiv.render.letters import OUT_LETTERS
 from einderiv.render.numpytext import to_text
 from einderiv.render.reader import Renderer
-from einderiv.render.tree import MNode, Raw
+from einderiv.render.tree import Einsum, MNode, Tensor
 
 # -- public entry points --------------------------------------------------------------------
 
@@ -76,7 +76,7 @@ def to_latex(expr: Expr) -> str:
 
 
 def _latex_of(tree: MNode, expr: Expr) -> str:
-    if isinstance(tree, Raw) and len(expr.dims) > 2:
+    if isinstance(tree, Einsum | Tensor) and len(expr.dims) > 2:
         sub = "".join(OUT_LETTERS[i] for i in range(len(expr.dims)))
         return f"F_{{{sub}}} = " + tree.latex
     return tex(tree)[0]

@@ -15,6 +15,7 @@ from einderiv.ir.nodes import (
     Symbol,
     unwrap,
 )
+from einderiv.ir.traversal import topological
 from einderiv.render.letters import letter
 from einderiv.render.numbers import format_number
 from einderiv.render.sizes import SizeSource
@@ -22,7 +23,10 @@ from einderiv.render.sizes import SizeSource
 
 def to_einsum(expr: Expr) -> str:
     """One numpy expression for ``expr`` with ``np.einsum`` for every product."""
-    return _einsum(unwrap(expr), SizeSource(expr), {})
+    body, size, memo = unwrap(expr), SizeSource(expr), {}
+    for node in topological(body):  # children first: no recursion along deep chains
+        _einsum(node, size, memo)
+    return memo[body.key]
 
 
 def _einsum(node: Expr, size, memo: dict[str, str]) -> str:
@@ -79,7 +83,9 @@ def numpy_function(name: str, args: list[str], param: float | None = None) -> st
 
 
 def numpy_logsumexp(arg: str, axes: tuple[int, ...], rank: int) -> str:
-    """Stable numpy spelling of ``logsumexp(arg, axes)``."""
+    """Stable numpy spelling of ``logsumexp(arg, axes)`` (``arg`` itself over no axis)."""
+    if not axes:
+        return arg
     ax = f"axis={axes[0]}" if len(axes) == 1 else f"axis={axes}"
     if len(axes) == rank:
         return f"(np.log(np.exp({arg} - {arg}.max()).sum()) + {arg}.max())"

@@ -27,13 +27,14 @@ from einderiv.ir.nodes import (
 from einderiv.ir.traversal import topological
 from einderiv.render.api import to_latex, to_numpy
 from einderiv.render.einsum_form import to_einsum
+from einderiv.render.latex import indexed, latex_name
 from einderiv.render.letters import OUT_LETTERS, index_names
-from einderiv.render.numbers import format_number
+from einderiv.render.numbers import number_latex, number_plain
 
 
 def _factor_name(node: Expr, latex: bool = False) -> str:
     if isinstance(node, Symbol):
-        return node.name.replace("_", "\\_") if latex else node.name
+        return latex_name(node.name) if latex else node.name
     if isinstance(node, Delta):
         return "\\delta" if latex else "δ"
     if isinstance(node, Size):
@@ -70,6 +71,8 @@ def _index_term(node: Expr, out_names: list[str], latex: bool = False) -> str:
         return f"_{{{text}}}" if latex else f"_{text}"
 
     if not isinstance(node, Product):
+        if latex and isinstance(node, Symbol):
+            return indexed(node.name, "".join(out_names))
         return _factor_name(node, latex) + sub("".join(out_names))
     names = index_names(node)
     for pos, label in enumerate(node.out):
@@ -80,20 +83,25 @@ def _index_term(node: Expr, out_names: list[str], latex: bool = False) -> str:
         text = "".join(names[x] for x in labels)
         if isinstance(factor, Delta):
             text = "".join(sorted(text))
-        parts.append(_factor_name(factor, latex) + sub(text))
+        if latex and isinstance(factor, Symbol):  # the matrix form's spelling: h_{1,c}
+            parts.append(indexed(factor.name, text))
+        else:
+            parts.append(_factor_name(factor, latex) + sub(text))
     body = " ".join(parts) if parts else ""
     if summed:
         prefix = (f"\\sum_{{{''.join(summed)}}} " if latex else f"Σ_{''.join(summed)} ")
     else:
         prefix = ""
     coeff = node.coeff
+    number = number_latex if latex else number_plain
     if not body:
-        return format_number(coeff)
+        return number(coeff)
     if coeff == 1.0:
         return prefix + body
     if coeff == -1.0:
         return "-" + prefix + body
-    return f"{format_number(coeff)} {prefix}{body}"
+    scale = number_latex(coeff) if latex else number_plain(coeff, factor=True)
+    return f"{scale} {prefix}{body}"
 
 
 def to_index(expr: Expr, *, latex: bool = False, name: str = "F") -> str:
@@ -109,7 +117,7 @@ def to_index(expr: Expr, *, latex: bool = False, name: str = "F") -> str:
     ]
     joined = "".join(out_names)
     if latex:
-        lhs = name.replace("_", "\\_") + (f"_{{{joined}}}" if joined else "")
+        lhs = indexed(name, joined)
     else:
         lhs = name + (f"_{joined}" if joined else "")
     if isinstance(expr, Sum):

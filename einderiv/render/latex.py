@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from einderiv.functions import FUNCTIONS, Elementwise, Matrix
-from einderiv.render.numpytext import number_text
+from einderiv.render.numbers import number_latex
 from einderiv.render.tree import (
     ADD,
     ATOM,
@@ -12,29 +14,82 @@ from einderiv.render.tree import (
     POW,
     Add,
     Call,
+    Einsum,
     Expand,
     Leaf,
     MatMul,
     MNode,
     Mul,
     Num,
-    Raw,
     ReduceSum,
     Scale,
+    Tensor,
     Transpose,
+    post_order,
 )
 
 # -- LaTeX ------------------------------------------------------------------------------
 
 
+GREEK = frozenset(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma "
+    "tau upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi "
+    "Omega".split()
+)
+_ALIASES = {"eps": "\\varepsilon"}
+_HEAD = re.compile(r"([A-Za-z]+)([0-9]*)")
+
+
+def is_word(name: str) -> bool:
+    """Whether ``name``'s base is a word written upright (``Waa``, ``dz3``; not ``W``, ``mu``)."""
+    match = _HEAD.match(name)
+    letters = match.group(1) if match else name
+    return len(letters) > 1 and letters not in GREEK and letters not in _ALIASES
+
+
+def latex_parts(name: str) -> tuple[str, str]:
+    r"""``(base, subscript)`` of a name in LaTeX; the subscript is ``""`` when there is none.
+
+    One letter stays italic, a Greek letter's name is its letter, a longer word is upright
+    (``\mathrm{Waa}``); trailing digits and what follows ``_`` are the subscript, a word
+    there upright too: ``a_prev`` -> ``a``, ``\mathrm{prev}``; ``h1`` -> ``h``, ``1``.
+
+    >>> latex_parts("Waa"), latex_parts("a_prev"), latex_parts("dz3"), latex_parts("gamma")
+    (('\\mathrm{Waa}', ''), ('a', '\\mathrm{prev}'), ('\\mathrm{dz}', '3'), ('\\gamma', ''))
+    """
+    head, _, tail = name.partition("_")
+    match = _HEAD.fullmatch(head)
+    if match is None:  # digits first or in the middle: the whole head, upright
+        letters, digits = head, ""
+    else:
+        letters, digits = match.groups()
+    if letters in GREEK:
+        base = "\\" + letters
+    elif letters in _ALIASES:
+        base = _ALIASES[letters]
+    elif len(letters) == 1:
+        base = letters
+    else:
+        base = "\\mathrm{" + letters + "}"
+    subs = [digits] if digits else []
+    if tail:
+        word = len(tail) > 1 and not tail.isdigit()
+        subs.append("\\mathrm{" + tail.replace("_", "\\_") + "}" if word else tail)
+    return base, ",".join(subs)
+
+
 def latex_name(name: str) -> str:
-    r"""A symbol name in LaTeX (``a_prev`` -> ``a_{\mathrm{prev}}``, ``h1`` -> ``h_{1}``)."""
-    if "_" in name:
-        head, tail = name.split("_", 1)
-        return f"{head}_{{\\mathrm{{{tail.replace('_', ' ')}}}}}"
-    if len(name) > 1 and name[-1].isdigit() and name[:-1].isalpha():
-        return f"{name[:-1]}_{{{name[-1]}}}"
-    return name
+    r"""A name in LaTeX (``a_prev`` -> ``a_{\mathrm{prev}}``, ``Waa`` -> ``\mathrm{Waa}``)."""
+    base, sub = latex_parts(name)
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+def indexed(name: str, indices: str) -> str:
+    r"""A name with index subscripts, merged with its own (``h1``, ``c`` -> ``h_{1,c}``)."""
+    base, sub = latex_parts(name)
+    if not indices:
+        return latex_name(name)
+    return f"{base}_{{{sub + ',' if sub else ''}{indices}}}"
 
 
 def _paren(text: str) -> str:
@@ -60,25 +115,30 @@ def tex(node: MNode) -> tuple[str, float]:
     """LaTeX of a matrix tree and its precedence (cached on the node)."""
     cached = node.__dict__.get("tex")
     if cached is None:
-        cached = _tex_uncached(node)
-        object.__setattr__(node, "tex", cached)
+        # children first: one level of recursion at most (an einsum is its index form)
+        for part in post_order(node, (Einsum, Tensor)):
+            if "tex" not in part.__dict__:
+                object.__setattr__(part, "tex", _tex_uncached(part))
+        cached = node.__dict__["tex"]
     return cached
 
 
 def _tex_uncached(node: MNode) -> tuple[str, float]:
-    if isinstance(node, (Leaf, Raw)):
+    if isinstance(node, (Leaf, Einsum, Tensor)):
         return node.latex, ATOM
     if isinstance(node, Num):
-        return number_text(node.value), (MUL if node.value < 0 else ATOM)
+        return number_latex(node.value), (MUL if node.value < 0 else ATOM)
     if isinstance(node, Transpose):
         if isinstance(node.arg, Call) and node.arg.fn == "inv":  # inv(X).T is X^{-T}
             return _sup_base(node.arg.args[0]) + r"^{-\top}", ATOM
         return _sup_base(node.arg) + r"^\top", ATOM
     if isinstance(node, MatMul):
         parts = [tex_wrapped(tex(i), CHAIN) for i in node.items]
+        edges = [_edges(i, CHAIN) for i in node.items]
         if len(parts) > 1 and node.items[0].rank == 1:  # a leading vector is a row
             parts[0] = _sup_base(node.items[0]) + r"^\top"
-        return " ".join(parts), MUL
+            edges[0] = (edges[0][0], False)
+        return _juxtapose(parts, edges), MUL
     if isinstance(node, Mul):
         if len(node.items) == 2 and isinstance(node.items[0], Expand) and node.rank == 2:
             vec, other = node.items
@@ -87,14 +147,17 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
             text = f"{diag} {mat}" if vec.axis == 0 else f"{mat} {diag}"  # type: ignore
             return text, CHAIN
         parts = [tex_wrapped(tex(i), POW) for i in node.items]
-        scalars = [p for p, i in zip(parts, node.items) if i.rank == 0]
-        rest = [p for p, i in zip(parts, node.items) if i.rank != 0]
-        return " ".join(scalars + [r" \odot ".join(rest)]).strip(), MUL
+        scalars = [(p, _edges(i, POW)) for p, i in zip(parts, node.items) if i.rank == 0]
+        rest = [(p, _edges(i, POW)) for p, i in zip(parts, node.items) if i.rank != 0]
+        if rest:
+            joined = r" \odot ".join(p for p, _ in rest)
+            scalars.append((joined, (rest[0][1][0], rest[-1][1][1])))
+        return _juxtapose([p for p, _ in scalars], [e for _, e in scalars]), MUL
     if isinstance(node, Scale):
         inner = tex_wrapped(tex(node.arg), MUL)
         if node.coeff == -1.0:
             return "-" + inner, MUL
-        return f"{number_text(node.coeff)} {inner}", MUL
+        return f"{number_latex(node.coeff)} {inner}", MUL
     if isinstance(node, Add):
         out = ""
         for index, (sign, term) in enumerate(node.terms):
@@ -123,6 +186,47 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
     raise AssertionError(node)  # pragma: no cover
 
 
+def _edges(node: MNode, need: float) -> tuple[bool, bool]:
+    r"""Whether ``node``'s LaTeX begins and ends with an upright word (``\mathrm{Waa}``).
+
+    ``need`` is the precedence its place wants (a parenthesized factor has no word at its
+    ends); next to another factor, a word needs a thin space.
+    """
+    if tex(node)[1] < need:
+        return False, False  # parenthesized
+    cached = node.__dict__.get("edges")
+    if cached is None:
+        cached = _word_edges(node)
+        object.__setattr__(node, "edges", cached)
+    return cached
+
+
+def _word_edges(node: MNode) -> tuple[bool, bool]:
+    if isinstance(node, Leaf):
+        word = node.kind == "name" and is_word(node.text)
+        return word, word
+    if isinstance(node, Transpose) or (isinstance(node, Call) and node.fn == "inv"):
+        arg = node.arg if isinstance(node, Transpose) else node.args[0]
+        return _edges(arg, ATOM)[0], False  # a superscript ends it
+    if isinstance(node, MatMul) and node.items:
+        first = _edges(node.items[0], CHAIN)
+        if len(node.items) > 1 and node.items[0].rank == 1:
+            first = (first[0], False)
+        return first[0], _edges(node.items[-1], CHAIN)[1]
+    if isinstance(node, Scale):
+        return False, _edges(node.arg, MUL)[1]
+    return False, False
+
+
+def _juxtapose(parts: list[str], edges: list[tuple[bool, bool]]) -> str:
+    r"""Factors side by side: a thin space where a word meets a factor (``\mathrm{Waa}\, x``)."""
+    out = parts[0] if parts else ""
+    for k in range(1, len(parts)):
+        out += r"\, " if edges[k - 1][1] or edges[k][0] else " "
+        out += parts[k]
+    return out
+
+
 def tex_wrapped(text_prec: tuple[str, float], need: float) -> str:
     """LaTeX text, parenthesized when its precedence is below ``need``."""
     text, prec = text_prec
@@ -145,7 +249,8 @@ def _tex_call(node: Call) -> tuple[str, float]:
     if node.fn == "outer":
         a = tex_wrapped(tex(node.args[0]), POW)
         b = _sup_base(node.args[1])
-        return f"{a} {b}^\\top", MUL
+        edges = [_edges(node.args[0], POW), (_edges(node.args[1], ATOM)[0], False)]
+        return _juxtapose([a, b + "^\\top"], edges), MUL
     if node.fn == "logsumexp":
         return r"\log\sum\exp" + _paren(inner), ATOM
     if node.fn == "pow":
@@ -155,7 +260,7 @@ def _tex_call(node: Call) -> tuple[str, float]:
             return r"\frac{1}{" + inner + "}", ATOM
         if p == 0.5:
             return r"\sqrt{" + inner + "}", ATOM
-        return _sup_base(arg) + "^{" + number_text(p) + "}", POW
+        return _sup_base(arg) + "^{" + number_latex(p) + "}", POW
     entry = FUNCTIONS[node.fn]
     assert isinstance(entry, Elementwise | Matrix), node.fn
     args = [tex(a)[0] for a in node.args]

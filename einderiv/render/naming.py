@@ -4,7 +4,8 @@ Contract: :func:`plan_names` returns, for an expression DAG, the nodes that the 
 form writes as lines ``NAME = EXPR`` (children before parents) and their names.  A part
 gets a line when the user named it (a program's assignment), when it is used more than
 once, or when it is a function a textbook always names (a sigmoid ``s``, a softmax ``p``
-or ``P``, a logsumexp ``lse``, computed stably on a line of its own).  Names come from,
+or ``P``, a logsumexp ``lse``, computed stably on a line of its own), or when it nests
+deeper than :data:`MAX_LINE_DEPTH` operations below the last named part.  Names come from,
 in order: the user's program (``a1``, ``P``); the differential of a named part (the
 adjoint or tangent of ``z`` is ``dz``); the textbook convention (the argument of a named
 activation ``a1 = tanh(z1)`` is ``z1``; ``s``, ``p``, ``lse``); and ``t1, t2, ...``.  Names
@@ -41,6 +42,13 @@ from einderiv.ir.patterns import is_activation, softmax_argument
 from einderiv.ir.traversal import use_counts
 
 _SUFFIX = re.compile(r"(_?[0-9]+|_[A-Za-z0-9]+)$")
+
+
+MAX_LINE_DEPTH = 20
+"""Deepest nesting of operations a line of the readable form holds: a deeper part is named.
+
+So a line never nests past what a reader (and Python's parser, 200 parentheses) can take,
+however deep the expression (a composition of 5,000 ``tanh``)."""
 
 
 def is_scalar_constant(node: Expr) -> bool:
@@ -122,13 +130,18 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
     taken.update(user.values())
     lines: list[tuple[Expr, str]] = []
     counter = 0
+    depth: dict[str, int] = {}  # nesting below the node, down to named parts and atoms
     for node in order:
         if node is body or is_trivial(node):
             continue
         usual = _always_named(node)
         derived = node.key in primal_of and primal_name(primal_of[node.key]) is not None
-        if node.key not in user and usual is None and not derived and uses.get(node.key, 0) < 2:
+        depth[node.key] = 1 + max((depth.get(c.key, 0) for c in node.children), default=0)
+        deep = depth[node.key] >= MAX_LINE_DEPTH
+        if (node.key not in user and usual is None and not derived and not deep
+                and uses.get(node.key, 0) < 2):
             continue
+        depth[node.key] = 0
         if node.key in user:
             name = user[node.key]
         elif node.key in primal_of and (base := primal_name(primal_of[node.key])):

@@ -7,7 +7,7 @@ import contextlib
 from einderiv.functions import FUNCTIONS, Elementwise, Matrix
 from einderiv.render.compose import scale
 from einderiv.render.einsum_form import numpy_logsumexp, numpy_solve, registry_spelling
-from einderiv.render.numbers import format_number
+from einderiv.render.numbers import number_text_prec, scaled_text
 from einderiv.render.tree import (
     ADD,
     ATOM,
@@ -16,24 +16,32 @@ from einderiv.render.tree import (
     UNARY,
     Add,
     Call,
+    Einsum,
     Expand,
     Leaf,
     MatMul,
     MNode,
     Mul,
     Num,
-    Raw,
+    Permute,
     ReduceSum,
     Scale,
+    Tensor,
     Transpose,
+    post_order,
 )
 
 # -- numpy text ---------------------------------------------------------------------------
 
 
 def number_text(value: float) -> str:
-    """A number as numpy text."""
-    return format_number(value)
+    """A number as numpy text, exact and short (``np.pi / 2``, ``1 / 3``)."""
+    return number_text_prec(value, _plain())[0]
+
+
+def _plain() -> bool:
+    """Numbers without ``np.sqrt``: torch has no sqrt of a Python number."""
+    return _DIALECT[-1] == "torch"
 
 
 def _wrap(text_prec: tuple[str, int], need: int) -> str:
@@ -58,19 +66,25 @@ def _np(node: MNode) -> tuple[str, int]:
     attr = "_np_" + _DIALECT[-1]
     cached = node.__dict__.get(attr)
     if cached is None:
-        cached = _np_uncached(node)
-        object.__setattr__(node, attr, cached)
+        for part in post_order(node):  # children first: one level of recursion at most
+            if attr not in part.__dict__:
+                object.__setattr__(part, attr, _np_uncached(part))
+        cached = node.__dict__[attr]
     return cached
 
 
 def _np_uncached(node: MNode) -> tuple[str, int]:
     if isinstance(node, Leaf):
         return node.text, ATOM
-    if isinstance(node, Raw):
-        return node.text, ATOM
+    if isinstance(node, Tensor):
+        return _np(node.body)
+    if isinstance(node, Einsum):
+        return _np_einsum(node), ATOM
+    if isinstance(node, Permute):
+        method = "permute" if _DIALECT[-1] == "torch" else "transpose"  # torch's transpose swaps
+        return f"{_wrap(_np(node.arg), ATOM)}.{method}({', '.join(map(str, node.axes))})", ATOM
     if isinstance(node, Num):
-        text = number_text(node.value)
-        return text, (UNARY if node.value < 0 else ATOM)
+        return number_text_prec(node.value, _plain())
     if isinstance(node, Transpose):
         return _wrap(_np(node.arg), ATOM) + ".T", ATOM
     if isinstance(node, MatMul):
@@ -81,9 +95,10 @@ def _np_uncached(node: MNode) -> tuple[str, int]:
         dens = [i for i in node.items if _is_reciprocal(i)]
         nums = [i for i in node.items if not _is_reciprocal(i)]
         parts = []
+        bare = _rows_broadcast(node.items, node.rank)
         for item in nums:
-            if isinstance(item, Expand) and item.axis == 1 and node.rank == 2:
-                item = item.arg  # trailing-axis broadcasting needs no index
+            if bare:
+                item = _row(item, node.rank)  # trailing-axis broadcasting needs no index
             parts.append(_wrap(_np(item), UNARY) if len(nums) > 1 else _np(item)[0])
         if len(nums) == 1 and _np(nums[0])[1] < MUL:
             parts = [f"({parts[0]})"]
@@ -95,12 +110,13 @@ def _np_uncached(node: MNode) -> tuple[str, int]:
         inner = _np(node.arg)
         if node.coeff == -1.0:
             return "-" + _wrap(inner, MUL), UNARY if inner[1] > MUL else MUL
-        return f"{number_text(node.coeff)} * {_wrap(inner, MUL)}", MUL
+        return scaled_text(node.coeff, _wrap(inner, MUL), _plain()), MUL
     if isinstance(node, Add):
         out = ""
+        bare = _rows_broadcast(tuple(t for _, t in node.terms), node.rank)
         for index, (sign, term) in enumerate(node.terms):
-            if isinstance(term, Expand) and term.axis == 1 and node.rank == 2:
-                term = term.arg  # a row broadcasts without an index
+            if bare:
+                term = _row(term, node.rank)  # a row broadcasts without an index
             text = _wrap(_np(term), MUL)
             if index == 0:
                 out = text if sign > 0 else "-" + _wrap(_np(term), UNARY)
@@ -112,7 +128,8 @@ def _np_uncached(node: MNode) -> tuple[str, int]:
         if node.axis is None:
             return base + ".sum()", ATOM
         keep = ", keepdims=True" if node.keepdims else ""
-        return f"{base}.sum(axis={node.axis}{keep})", ATOM
+        axis = node.axis if isinstance(node.axis, int) else f"({', '.join(map(str, node.axis))})"
+        return f"{base}.sum(axis={axis}{keep})", ATOM
     if isinstance(node, Expand):
         base = _wrap(_np(node.arg), ATOM)
         return base + ("[:, None]" if node.axis == 0 else "[None, :]"), ATOM
@@ -121,11 +138,33 @@ def _np_uncached(node: MNode) -> tuple[str, int]:
     raise AssertionError(node)  # pragma: no cover
 
 
+def _np_einsum(node: Einsum) -> str:
+    """``np.einsum(...)``, with ``optimize=True`` past two operands.
+
+    numpy then contracts pairwise along a good path instead of running one loop over every
+    index combination (23 operands: 10^11 steps).
+    """
+    args = ", ".join(_np(op)[0] for op in node.operands)
+    fast = ", optimize=True" if len(node.operands) > 2 and _DIALECT[-1] != "torch" else ""
+    return f"np.einsum('{node.spec}', {args}{fast})"
+
+
 def _row(node: MNode, rank: int) -> MNode:
     """A row placed in a matrix broadcasts without an index (``v`` for ``v[None, :]``)."""
     if isinstance(node, Expand) and node.axis == 1 and rank == 2:
         return node.arg
     return node
+
+
+def _rows_broadcast(items: tuple[MNode, ...], rank: int) -> bool:
+    """Whether rows among ``items`` may print bare: another item spans both axes.
+
+    ``v[None, :]`` broadcasts like ``v`` against a matrix; with nothing else of rank 2
+    (a scalar times a row) the index is what keeps the leading size-1 axis.
+    """
+    return rank == 2 and any(
+        i.rank == 2 and not (isinstance(i, Expand) and i.axis == 1) for i in items
+    )
 
 
 def _is_reciprocal(node: MNode) -> bool:
@@ -142,13 +181,16 @@ _NP_CALLS = {
 
 
 def _np_call(node: Call) -> tuple[str, int]:
-    args = [_np(_row(a, node.rank))[0] for a in node.args]
+    bare = len(node.args) > 1 and _rows_broadcast(node.args, node.rank)
+    args = [_np(_row(a, node.rank) if bare else a)[0] for a in node.args]
     if node.fn in _NP_CALLS:
         return f"{_NP_CALLS[node.fn]}({', '.join(args)})", ATOM
     arg = node.args[0]
     if node.fn == "logsumexp":
         axes = node.param
         assert isinstance(axes, tuple)
+        if not axes:  # over no axis (of a scalar): log(exp(a)) is a itself
+            return _np(arg)
         if _DIALECT[-1] == "torch":
             return f"torch.logsumexp({args[0]}, dim={axes if len(axes) > 1 else axes[0]})", ATOM
         # a sum of the log and the max: parenthesized only where an operator needs it
@@ -166,7 +208,7 @@ def _np_call(node: Call) -> tuple[str, int]:
             return f"1 / {_wrap(_np(arg), UNARY)}", MUL
         if p == 0.5:
             return f"np.sqrt({args[0]})", ATOM
-        exponent = number_text(p) if p >= 0 else f"({number_text(p)})"
+        exponent = _wrap(number_text_prec(p, _plain()), ATOM) if p >= 0 else f"({number_text(p)})"
         return f"{_wrap(_np(arg), ATOM)}**{exponent}", POW
     if node.fn == "sigmoid":  # numpy has no sigmoid
         if isinstance(arg, Scale) and arg.coeff < 0:  # sigmoid(-u) = 1 / (1 + exp(u))

@@ -66,7 +66,7 @@ def to_latex_where(expr: Expr, name: str | None = None) -> str:
     >>> X, w, y = ed.symbols("X[n,d] w[d] y[n]")
     >>> s = ed.sigmoid(X @ w)
     >>> to_latex_where(s * y + s)
-    'result = s + s \\odot y \\quad \\text{where}\\quad s = \\sigma\\left(X w\\right)'
+    '\\mathrm{result} = s + s \\odot y \\quad \\text{where}\\quad s = \\sigma\\left(X w\\right)'
     """
     lines = program_trees(expr, name)
     (final, tree), defs = lines[-1], lines[:-1]

@@ -5,18 +5,19 @@ from __future__ import annotations
 from einderiv.ir.canonical import is_symmetric
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol
 from einderiv.render.compose import mul, scale
-from einderiv.render.latex import latex_name, tex, tex_wrapped
+from einderiv.render.latex import indexed, latex_name, tex, tex_wrapped
 from einderiv.render.letters import index_names, letter
-from einderiv.render.numpytext import to_text
 from einderiv.render.sizes import SizeSource
+from einderiv.render.tensor import read_tensor
 from einderiv.render.tree import (
     ATOM,
     Call,
+    Einsum,
     Leaf,
     MNode,
     Num,
-    Raw,
     Scale,
+    Tensor,
     order_key,
 )
 from einderiv.render.walk import (
@@ -93,7 +94,7 @@ class Renderer:
             try:
                 return self._product(node, bcast)
             except NoMatrixFormError:
-                return self._einsum(node), self.all(rank)
+                return self._stacks(node), self.all(rank)
         raise AssertionError(node.kind)  # pragma: no cover
 
     def _func(self, node: Func) -> MNode:
@@ -197,29 +198,42 @@ class Renderer:
             text = f"np.ones_like({like})"
         return Leaf(len(out), text, r"\mathbf{1}", kind="ones")
 
-    def _einsum(self, node: Product) -> MNode:
-        operands: list[str] = []
-        subs: list[str] = []
+    def _stacks(self, node: Product) -> MNode:
+        """A product with no matrix form: numpy's operations on stacks, else ``np.einsum``."""
+        ops: list[tuple[MNode, tuple[int, ...]]] = []
         scalars: list[MNode] = []
+        coeff = node.coeff
         for factor, labels in node.factors:
             tree = self.full(factor)
-            if not labels:
+            if isinstance(tree, Scale):  # a product is linear in each factor
+                coeff *= tree.coeff
+                tree = tree.arg
+            if isinstance(tree, Num):
+                coeff *= tree.value
+            elif labels:
+                ops.append((tree, tuple(labels)))
+            else:
                 scalars.append(tree)
-                continue
-            operands.append(to_text(tree))
-            subs.append("".join(letter(x) for x in labels))
-        present = {x for _, ls in node.factors for x in ls}
+        ones = self.ones(node.out, node.ldims) if node.out else Num(0, 1.0)
+        body = read_tensor(ops, node.out, ones) if ops else ones
+        latex = _latex_index_product(node, self)
+        if body is None:
+            body = self._einsum(node, ops)
+        elif len(node.out) > 2 or any(len(labels) > 2 for _, labels in ops):
+            body = Tensor(len(node.out), body, latex)
+        return scale(coeff, mul(*scalars, body))
+
+    def _einsum(self, node: Product, ops: list[tuple[MNode, tuple[int, ...]]]) -> MNode:
+        operands = [tree for tree, _ in ops]
+        subs = ["".join(letter(x) for x in labels) for _, labels in ops]
+        present = {x for _, labels in ops for x in labels}
         for label in node.out:
             if label not in present:
-                operands.append(f"np.ones({self.size(node.ldims[label])})")
+                operands.append(Leaf(1, f"np.ones({self.size(node.ldims[label])})", r"\mathbf{1}",
+                                     kind="ones"))
                 subs.append(letter(label))
         spec = ",".join(subs) + "->" + "".join(letter(x) for x in node.out)
-        text = f"np.einsum('{spec}', {', '.join(operands)})"
-        latex = _latex_index_product(node, self)
-        body: MNode = Raw(len(node.out), text, latex)
-        if not operands:
-            body = Num(0, 1.0)
-        return scale(node.coeff, mul(*scalars, body))
+        return Einsum(len(node.out), spec, tuple(operands), _latex_index_product(node, self))
 
 
 def _latex_index_product(node: Product, renderer: Renderer) -> str:
@@ -227,11 +241,14 @@ def _latex_index_product(node: Product, renderer: Renderer) -> str:
     parts = []
     for factor, labels in node.factors:
         tree = renderer.full(factor)
-        text = tex_wrapped(tex(tree), ATOM)
-        if isinstance(factor, Delta):
-            text = r"\delta"
         sub = "".join(names[x] for x in labels)
-        parts.append(text + (f"_{{{sub}}}" if sub else ""))
+        if isinstance(factor, Delta):
+            parts.append(r"\delta" + (f"_{{{sub}}}" if sub else ""))
+        elif isinstance(tree, Leaf) and tree.kind == "name":
+            parts.append(indexed(tree.text, sub))  # h_{1,c}, never h_{1}_{c}
+        else:  # braces: a script of its own (h_{1}^\top) takes no second one
+            text = tex_wrapped(tex(tree), ATOM)
+            parts.append("{" + text + "}" + f"_{{{sub}}}" if sub else text)
     summed = "".join(names[x] for x in node.summed)
     prefix = f"\\sum_{{{summed}}} " if summed else ""
     return prefix + " ".join(parts) if parts else "1"

@@ -90,11 +90,19 @@ class Call(MNode):
 
 @dataclass(frozen=True)
 class ReduceSum(MNode):
-    """``arg.sum(axis=..., keepdims=...)``; ``axis=None`` sums everything."""
+    """``arg.sum(axis=..., keepdims=...)``; ``axis=None`` sums everything, a tuple several."""
 
     arg: MNode = field(default_factory=lambda: Num(0))
-    axis: int | None = None
+    axis: int | tuple[int, ...] | None = None
     keepdims: bool = False
+
+
+@dataclass(frozen=True)
+class Permute(MNode):
+    """``arg.transpose(*axes)`` of a tensor of rank >= 3: the result's axis k is ``axes[k]``."""
+
+    arg: MNode = field(default_factory=lambda: Num(0))
+    axes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,10 +114,25 @@ class Expand(MNode):
 
 
 @dataclass(frozen=True)
-class Raw(MNode):
-    """Text with no matrix form (an ``np.einsum`` fallback)."""
+class Einsum(MNode):
+    """``np.einsum(spec, *operands)``: a product numpy has no shorter spelling for.
 
-    text: str = ""
+    ``latex`` is the product's index form (LaTeX has no einsum).
+    """
+
+    spec: str = ""
+    operands: tuple[MNode, ...] = ()
+    latex: str = ""
+
+
+@dataclass(frozen=True)
+class Tensor(MNode):
+    """A product read with numpy's operations on stacks (``T.transpose(1, 2, 0)``, ``A @ B``).
+
+    ``body`` is that reading; ``latex`` the product's index form (LaTeX has no stacks).
+    """
+
+    body: MNode = field(default_factory=lambda: Num(0))
     latex: str = ""
 
 
@@ -126,34 +149,50 @@ def transpose(node: MNode) -> MNode:
         return node
     if isinstance(node, Transpose):
         return node.arg
-    if isinstance(node, MatMul):
+    if isinstance(node, MatMul) and all(i.rank <= 2 for i in node.items):
         return MatMul(2, tuple(transpose(i) for i in reversed(node.items)))
-    if isinstance(node, Mul):
-        return Mul(2, tuple(transpose(i) for i in node.items))
     if isinstance(node, Scale):
         return Scale(2, node.coeff, transpose(node.arg))
-    if isinstance(node, Add):
-        return Add(2, tuple((s, transpose(t)) for s, t in node.terms))
     if isinstance(node, Expand):
         return Expand(2, node.arg, 1 - node.axis)
     if isinstance(node, Call) and node.fn == "outer":
         return Call(2, "outer", (node.args[1], node.args[0]))
-    if isinstance(node, Call) and isinstance(FUNCTIONS.get(node.fn), Elementwise):
-        return Call(2, node.fn, tuple(transpose(a) for a in node.args), node.param)
+    pushed: MNode | None = None
+    if isinstance(node, Mul) and all(i.rank in (0, 2) for i in node.items):
+        pushed = Mul(2, tuple(transpose(i) for i in node.items))
+    elif isinstance(node, Add):
+        pushed = Add(2, tuple((s, transpose(t)) for s, t in node.terms))
+    elif isinstance(node, Call) and isinstance(FUNCTIONS.get(node.fn), Elementwise):
+        pushed = Call(2, node.fn, tuple(transpose(a) for a in node.args), node.param)
+    # an elementwise operation takes the transpose inside only where that spells no more
+    # transposes than one outside: tanh(Waa @ a0 + b).T, not tanh(a0.T @ Waa.T + b.T)
+    if pushed is not None and count_transposes(pushed) <= count_transposes(node) + 1:
+        return pushed
     return Transpose(2, node)
 
 
 
 def count_transposes(node: MNode) -> int:
-    """How many transposes a tree spells (``.T`` in numpy)."""
-    own = 1 if isinstance(node, Transpose) else 0
-    return own + sum(count_transposes(child) for child in children(node))
+    """How many transposes a tree spells (``.T`` in numpy), cached on each node."""
+    cached = node.__dict__.get("_transposes")
+    if cached is None:
+        for part in post_order(node):  # children first: no recursion
+            if "_transposes" not in part.__dict__:
+                own = 1 if isinstance(part, Transpose) else 0
+                count = own + sum(c.__dict__["_transposes"] for c in children(part))
+                object.__setattr__(part, "_transposes", count)
+        cached = node.__dict__["_transposes"]
+    return cached
 
 
 def children(node: MNode) -> tuple[MNode, ...]:
     """The subtrees of ``node``."""
-    if isinstance(node, (Transpose, Scale, ReduceSum, Expand)):
+    if isinstance(node, (Transpose, Scale, ReduceSum, Expand, Permute)):
         return (node.arg,)
+    if isinstance(node, Einsum):
+        return node.operands
+    if isinstance(node, Tensor):
+        return (node.body,)
     if isinstance(node, (MatMul, Mul)):
         return node.items
     if isinstance(node, Add):
@@ -161,6 +200,32 @@ def children(node: MNode) -> tuple[MNode, ...]:
     if isinstance(node, Call):
         return node.args
     return ()
+
+
+def post_order(node: MNode, opaque: tuple[type, ...] = ()) -> list[MNode]:
+    """Every subtree of ``node``, children before parents, each object once (no recursion).
+
+    Printers warm their per-node caches in this order, so that printing a tree thousands of
+    levels deep (a composition of 5,000 ``tanh``) never recurses more than one level.
+    Nodes of the ``opaque`` types are listed without their subtrees (LaTeX writes an
+    einsum in index form, never its operands' numpy form).
+    """
+    order: list[MNode] = []
+    seen: set[int] = set()
+    stack: list[tuple[MNode, bool]] = [(node, False)]
+    while stack:
+        item, expanded = stack.pop()
+        if expanded:
+            order.append(item)
+            continue
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        stack.append((item, True))
+        if not isinstance(item, opaque):
+            stack.extend((child, False) for child in reversed(children(item))
+                         if id(child) not in seen)
+    return order
 
 
 def order_key(node: MNode) -> tuple[str, ...]:
@@ -178,7 +243,8 @@ def order_key(node: MNode) -> tuple[str, ...]:
         return (*order_key(node.arg), f"#{node.coeff!r}")
     if isinstance(node, Transpose):
         return (*order_key(node.arg), ".T")
-    marks = {MatMul: "@", Mul: "*", Add: "+", ReduceSum: "Σ", Expand: "[]", Raw: "einsum"}
+    marks = {MatMul: "@", Mul: "*", Add: "+", ReduceSum: "Σ", Expand: "[]", Einsum: ",",
+             Permute: "perm", Tensor: "tensor"}
     head: tuple[str, ...] = ()
     if isinstance(node, Call):
         head = (f"~{node.fn}",)  # after names: B + np.outer(x, y)
@@ -189,6 +255,8 @@ def order_key(node: MNode) -> tuple[str, ...]:
         key += order_key(child)
     if isinstance(node, (ReduceSum, Expand)):
         key += (f"{marks[type(node)]}{getattr(node, 'axis', '')}",)
-    if isinstance(node, Raw):
-        key += (node.text,)
+    if isinstance(node, Permute):
+        key += (f"perm{node.axes}",)
+    if isinstance(node, Einsum):
+        key += (f"einsum{node.spec}",)
     return key

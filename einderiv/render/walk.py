@@ -299,27 +299,51 @@ def finalize(
 
 
 def factor_common(rank: int, terms: list[tuple[int, MNode]]) -> MNode:
-    """``A @ x + B @ x`` -> ``(A + B) @ x`` when every term ends (or starts) alike."""
-    if len(terms) > 1:
-        parts = []
-        for sign, tree in terms:
-            coeff = 1.0
-            if isinstance(tree, Scale):
-                coeff, tree = tree.coeff, tree.arg
-            parts.append((sign * coeff, tree))
-        chains = [t for _, t in parts if isinstance(t, MatMul) and len(t.items) >= 2]
-        if len(chains) == len(parts):
-            last = chains[0].items[-1]
-            if all(t.items[-1] == last for t in chains):
-                pairs = zip(parts, chains, strict=True)
-                heads = [(c, matmul(*t.items[:-1])) for (c, _), t in pairs]
-                return matmul(add_terms(heads[0][1].rank, heads), last)
-            first = chains[0].items[0]
-            if all(t.items[0] == first for t in chains):
-                pairs = zip(parts, chains, strict=True)
-                tails = [(c, matmul(*t.items[1:])) for (c, _), t in pairs]
-                return matmul(first, add_terms(tails[0][1].rank, tails))
-    return Add(rank, tuple(terms)) if len(terms) > 1 else scale(terms[0][0], terms[0][1])
+    """``A @ x + B @ x + b`` -> ``(A + B) @ x + b``: terms that end (or start) alike share it.
+
+    The largest group of matrix-product terms with the same last (or first) factor is
+    factored, then the next, until no two terms share an end.
+    """
+    if len(terms) < 2:
+        return scale(terms[0][0], terms[0][1]) if terms else Num(0, 0.0)
+    parts = []
+    for sign, tree in terms:
+        coeff = 1.0
+        if isinstance(tree, Scale):
+            coeff, tree = tree.coeff, tree.arg
+        parts.append((sign * coeff, tree))
+    best: tuple[int, list[int], int] | None = None  # (side, members, size)
+    for side in (-1, 0):
+        groups: list[tuple[MNode, list[int]]] = []
+        for k, (_, tree) in enumerate(parts):
+            if not (isinstance(tree, MatMul) and len(tree.items) >= 2):
+                continue
+            end = tree.items[side]
+            for item, members in groups:
+                if item == end:
+                    members.append(k)
+                    break
+            else:
+                groups.append((end, [k]))
+        for _, members in groups:
+            if len(members) >= 2 and (best is None or len(members) > best[2]):
+                best = (side, members, len(members))
+    if best is None:
+        return Add(rank, tuple(terms))
+    side, members, _ = best
+    chains = [parts[k] for k in members]
+    shared = chains[0][1].items[side]  # type: ignore[attr-defined]
+    if side == -1:
+        heads = [(c, matmul(*t.items[:-1])) for c, t in chains]  # type: ignore[attr-defined]
+        factored = matmul(add_terms(heads[0][1].rank, heads), shared)
+    else:
+        tails = [(c, matmul(*t.items[1:])) for c, t in chains]  # type: ignore[attr-defined]
+        factored = matmul(shared, add_terms(tails[0][1].rank, tails))
+    rest = [terms[k] for k in range(len(terms)) if k not in members]
+    if not rest:
+        return factored
+    merged = sorted([(1, factored), *rest], key=lambda st: (st[0] < 0, order_key(st[1])))
+    return factor_common(rank, merged)
 
 
 def add_terms(rank: int, parts: list[tuple[float, MNode]]) -> MNode:

@@ -178,9 +178,16 @@ class CallReader(ExpressionWalker):
         )
 
     def einsum(self, node: ast.Call) -> Value:
-        """``einsum('ij,j->i', W, x)``: the subscripts must be a string literal."""
-        if node.keywords:
-            raise self.error("einsum() takes no keyword arguments here", node.keywords[0])
+        """``einsum('ij,j->i', W, x)``: the subscripts must be a string literal.
+
+        ``optimize=`` (numpy's contraction order, which ``to_numpy()`` writes) changes no
+        value and is read as a literal, then ignored.
+        """
+        for kw in node.keywords:
+            if kw.arg != "optimize" or not (isinstance(kw.value, ast.Constant) and isinstance(
+                    kw.value.value, bool | str)):
+                raise self.error("einsum() takes no keyword arguments here but "
+                                 "optimize=True", kw)
         if not node.args:
             raise self.error(
                 "einsum() needs a subscripts string and operands", node,
