@@ -49,6 +49,11 @@ from einderiv.ir.nodes import (
 from einderiv.rewrite.powers import make_pow
 from einderiv.rewrite.record import active, record
 
+#: most factors a product reaches by inlining its product operands: a longer chain
+#: (``x @ W.T @ W @ ...``, a Hadamard chain of adjoints) is a product of products, so
+#: building it costs O(length) and the DAG keeps its nodes
+MAX_FACTORS = 8
+
 
 def _has_delta(node: Expr) -> bool:
     if isinstance(node, Delta):
@@ -73,6 +78,7 @@ def make_product(
     """
     ldims = dict(ldims) if isinstance(ldims, dict) else dict(enumerate(ldims))
     out = tuple(out)
+    out_set = set(out)
     fresh = max(ldims, default=-1) + 1
     pending = [(unwrap(f), tuple(ls)) for f, ls in factors]
     universe: set[int] = set(out)
@@ -80,36 +86,44 @@ def make_product(
         universe.update(labels)
     flat: list[tuple[Expr, tuple[int, ...]]] = []
     coeff = float(coeff)
+    count = len(pending)  # the factors of the result if nothing more is inlined
     while pending:
         factor, labels = pending.pop()
         if is_zero(factor):
             return zero(tuple(ldims[label] for label in out))
         if isinstance(factor, Size) and factor.dim == "1":
+            count -= 1
             continue
-        # Constants, and products carrying a delta, are always inlined: the delta must
-        # meet the contraction that eliminates it, even in a shared (kept) product.  So is
-        # a product of one factor (``-g``, ``W.T``): inlining it copies no work.
-        if isinstance(factor, Product) and (
-            len(factor.factors) <= 1
-            or _has_delta(factor)
-            or (inline and factor.key not in keep)
-        ):
-            mapping = dict(zip(factor.out, labels, strict=True))
-            for label in factor.summed:
-                mapping[label] = fresh
-                ldims[fresh] = factor.ldims[label]
-                universe.add(fresh)
-                fresh += 1
-            coeff *= factor.coeff
-            for inner, inner_labels in factor.factors:
-                pending.append((inner, tuple(mapping[x] for x in inner_labels)))
-            continue
+        if isinstance(factor, Product):
+            size = len(factor.factors)
+            # Within the budget, a product factor is inlined when inlining is asked for
+            # and it is not kept, or when it carries a delta (the delta must meet the
+            # contraction that eliminates it, even in a shared product), and also past the
+            # budget when it is the only factor (a scaled or transposed product does not
+            # grow).  A product of one factor (``-g``, ``W.T``) always is: inlining it
+            # copies no work.
+            wanted = (inline and factor.key not in keep) or _has_delta(factor)
+            grown = count - 1 + size
+            if size <= 1 or (wanted and (grown <= MAX_FACTORS or count == 1)):
+                count = grown
+                pending.extend(_inlined(factor, labels, ldims, universe, fresh))
+                fresh += len(factor.summed)
+                coeff *= factor.coeff
+                continue
+            if _delta_meets(factor, labels, out_set):
+                # Over the budget: the deltas alone are inlined, the rest stays one node.
+                rest, deltas = _hoist_deltas(factor)
+                count += len(deltas)
+                coeff *= factor.coeff
+                mapping = dict(zip(factor.out, labels, strict=True))
+                pending.extend((d, tuple(mapping[x] for x in ls)) for d, ls in deltas)
+                factor, labels = rest
+                labels = tuple(mapping[x] for x in labels)
         flat.append((factor, labels))
     flat.reverse()
     if coeff == 0.0:
         return zero(tuple(ldims[label] for label in out))
 
-    out_set = set(out)
     flat = _eliminate_deltas(flat, out_set, universe)
     if any(ldims[label] == "1" for label in universe - out_set):
         flat = _fold_size_one(flat, out, ldims, universe, coeff)
@@ -164,6 +178,48 @@ def make_product(
     ):
         return flat[0][0]
     return Product.make(coeff, flat, out, ldims)
+
+
+def _inlined(
+    factor: Product, labels: tuple[int, ...], ldims: dict[int, str], universe: set[int],
+    fresh: int,
+) -> list[tuple[Expr, tuple[int, ...]]]:
+    """``factor``'s own factors at ``labels``, its summed labels renamed from ``fresh`` on."""
+    mapping = dict(zip(factor.out, labels, strict=True))
+    for label in factor.summed:
+        mapping[label] = fresh
+        ldims[fresh] = factor.ldims[label]
+        universe.add(fresh)
+        fresh += 1
+    return [(inner, tuple(mapping[x] for x in ls)) for inner, ls in factor.factors]
+
+
+def _delta_meets(factor: Product, labels: tuple[int, ...], out_set: set[int]) -> bool:
+    """True when a delta of ``factor``, used at ``labels``, meets a summed index (or a trace)."""
+    mapping = dict(zip(factor.out, labels, strict=True))
+    for inner, ls in factor.factors:
+        if isinstance(inner, Delta):
+            a, b = (mapping[x] for x in ls)
+            if a == b or a not in out_set or b not in out_set:
+                return True
+    return False
+
+
+def _hoist_deltas(
+    factor: Product,
+) -> tuple[tuple[Expr, tuple[int, ...]], list[tuple[Expr, tuple[int, ...]]]]:
+    """``factor`` (coefficient aside) as ``(rest, rest labels)`` and its deltas, in its labels.
+
+    A delta that survives in a product has both labels in its output, so the rest is the
+    product of the other factors over the output labels they carry: one shared node.
+    """
+    deltas = [(f, ls) for f, ls in factor.factors if isinstance(f, Delta)]
+    others = [(f, ls) for f, ls in factor.factors if not isinstance(f, Delta)]
+    carried = {x for _, ls in others for x in ls}
+    rest_out = tuple(x for x in factor.out if x in carried)
+    ldims = dict(enumerate(factor.ldims))
+    rest = make_product(1.0, others, rest_out, ldims, inline=False)
+    return (rest, rest_out), deltas
 
 
 def _eliminate_deltas(
