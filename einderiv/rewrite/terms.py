@@ -23,8 +23,10 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
+from contextvars import ContextVar
 
 from einderiv.ir.canonical import (
     canonical_factors,
@@ -52,7 +54,24 @@ from einderiv.rewrite.record import active, record
 #: most factors a product reaches by inlining its product operands: a longer chain
 #: (``x @ W.T @ W @ ...``, a Hadamard chain of adjoints) is a product of products, so
 #: building it costs O(length) and the DAG keeps its nodes
-MAX_FACTORS = 8
+MAX_FACTORS = 16
+
+_KEPT: ContextVar[AbstractSet[str]] = ContextVar("einderiv_kept", default=frozenset())
+
+
+@contextlib.contextmanager
+def keeping(keys: AbstractSet[str]) -> Iterator[None]:
+    """Inside the block, products whose key is in ``keys`` are not inlined by builders.
+
+    The parser keeps a program's names that are used more than once as nodes of their
+    own this way (``keys`` may grow while the block runs).  Like ``keep=``, it never
+    stops a delta from meeting its contraction.
+    """
+    token = _KEPT.set(keys)
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
 
 
 def _has_delta(node: Expr) -> bool:
@@ -87,6 +106,7 @@ def make_product(
     flat: list[tuple[Expr, tuple[int, ...]]] = []
     coeff = float(coeff)
     count = len(pending)  # the factors of the result if nothing more is inlined
+    kept = _KEPT.get() if inline else frozenset()
     while pending:
         factor, labels = pending.pop()
         if is_zero(factor):
@@ -102,7 +122,9 @@ def make_product(
             # budget when it is the only factor (a scaled or transposed product does not
             # grow).  A product of one factor (``-g``, ``W.T``) always is: inlining it
             # copies no work.
-            wanted = (inline and factor.key not in keep) or _has_delta(factor)
+            wanted = (
+                inline and factor.key not in keep and factor.key not in kept
+            ) or _has_delta(factor)
             grown = count - 1 + size
             if size <= 1 or (wanted and (grown <= MAX_FACTORS or count == 1)):
                 count = grown
