@@ -84,3 +84,26 @@ def test_a_long_hadamard_chain_of_adjoints_grows_linearly():
     small, large = gradient(100), gradient(200)
     assert _widest(large) <= MAX_FACTORS
     assert _size(large) <= 2.2 * _size(small)
+
+
+def test_a_sum_whose_deltas_join_outputs_stays_whole_in_a_wide_product():
+    """Distributing it would copy every other factor into each term, for nothing."""
+    W, x, y, z = ed.symbols("W[n,n] x[n] y[n] z[n]")
+    d = Delta.make("n")
+    both = ed.ir.Sum.make([d, W], ("n", "n"))
+    factors = [(both, (0, 1)), (x, (0,)), (y, (1,)), (z, (0,)), (ed.exp(x), (1,))]
+    wide = make_product(1.0, factors, (0, 1), ("n", "n"))
+    assert isinstance(wide, Product)
+    assert any(f is both for f, _ in wide.factors)
+    # contracted, the delta meets its sum and is distributed (and eliminated)
+    summed = make_product(1.0, factors, (0,), ("n", "n"))
+    assert not any(isinstance(n, Delta) for n in topological(summed))
+
+
+def test_a_narrow_product_distributes_for_the_reading():
+    """``p_i (δ_ij - p_j)`` is ``diag(p) - outer(p, p)``."""
+    p = ed.symbols("p[n]")
+    d = Delta.make("n")
+    jac = make_product(1.0, [(p, (0,)), (d - p, (0, 1))], (0, 1), ("n", "n"))
+    assert isinstance(jac, ed.ir.Sum)
+    assert jac.to_numpy() == "np.diag(p) - np.outer(p, p)"

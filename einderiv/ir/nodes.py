@@ -488,7 +488,7 @@ def _dims_summary(root: Expr) -> tuple[frozenset[str], frozenset[str]]:
     cached = root._cache.get("dims")
     if cached is not None:
         return cached
-    for node in _uncached(root, "dims"):
+    for node in unmemoized(root, "dims"):
         needed = set(node.dims) - {"1"}
         carried: set[str] = set()
         if isinstance(node, Size) and node.dim != "1":
@@ -503,7 +503,7 @@ def _dims_summary(root: Expr) -> tuple[frozenset[str], frozenset[str]]:
     return root._cache["dims"]
 
 
-def _uncached(root: Expr, entry: str) -> list[Expr]:
+def unmemoized(root: Expr, entry: str) -> list[Expr]:
     """The nodes under ``root`` without ``entry`` in their memo, each after its children.
 
     The walk stops at memoized nodes, so memoizing a growing DAG one node at a time

@@ -48,6 +48,7 @@ from einderiv.ir.nodes import (
     unwrap,
     zero,
 )
+from einderiv.rewrite.deltas import carries_delta, delta_meets, eliminate_deltas
 from einderiv.rewrite.powers import make_pow
 from einderiv.rewrite.record import active, record
 
@@ -55,6 +56,10 @@ from einderiv.rewrite.record import active, record
 #: (``x @ W.T @ W @ ...``, a Hadamard chain of adjoints) is a product of products, so
 #: building it costs O(length) and the DAG keeps its nodes
 MAX_FACTORS = 16
+
+#: most factors of a product (the sum included) in which a sum whose deltas join output
+#: labels only is distributed all the same, for the reading (``diag(p) - outer(p, p)``)
+SMALL_DISTRIBUTE = 3
 
 _KEPT: ContextVar[AbstractSet[str]] = ContextVar("einderiv_kept", default=frozenset())
 
@@ -72,12 +77,6 @@ def keeping(keys: AbstractSet[str]) -> Iterator[None]:
         yield
     finally:
         _KEPT.reset(token)
-
-
-def _has_delta(node: Expr) -> bool:
-    if isinstance(node, Delta):
-        return True
-    return isinstance(node, Product) and any(isinstance(f, Delta) for f, _ in node.factors)
 
 
 def make_product(
@@ -124,7 +123,7 @@ def make_product(
             # copies no work.
             wanted = (
                 inline and factor.key not in keep and factor.key not in kept
-            ) or _has_delta(factor)
+            ) or carries_delta(factor)
             grown = count - 1 + size
             if size <= 1 or (wanted and (grown <= MAX_FACTORS or count == 1)):
                 count = grown
@@ -132,7 +131,7 @@ def make_product(
                 fresh += len(factor.summed)
                 coeff *= factor.coeff
                 continue
-            if _delta_meets(factor, labels, out_set):
+            if delta_meets(factor, labels, out_set):
                 # Over the budget: the deltas alone are inlined, the rest stays one node.
                 rest, deltas = _hoist_deltas(factor)
                 count += len(deltas)
@@ -146,7 +145,7 @@ def make_product(
     if coeff == 0.0:
         return zero(tuple(ldims[label] for label in out))
 
-    flat = _eliminate_deltas(flat, out_set, universe)
+    flat = eliminate_deltas(flat, out_set, universe)
     if any(ldims[label] == "1" for label in universe - out_set):
         flat = _fold_size_one(flat, out, ldims, universe, coeff)
     while any(isinstance(f, MatFunc) and f.name == "inv" for f, _ in flat):
@@ -158,7 +157,7 @@ def make_product(
         if active():
             record("inverse cancel", Product.make(coeff, flat, out, ldims),
                    Product.make(coeff, cancelled, out, ldims))
-        flat = _eliminate_deltas(cancelled, out_set, universe)
+        flat = eliminate_deltas(cancelled, out_set, universe)
 
     flat = _merge_powers(flat)
 
@@ -169,16 +168,22 @@ def make_product(
     if sizes:
         flat = _merge_powers(flat + [(Size.make(dim), ()) for dim in sizes])
 
-    # Distribute a sum whose terms carry deltas, so they meet their contractions.  Only
-    # the delta-carrying terms are split off; the others stay one (shared) sum factor,
-    # so that repeated distribution through a deep DAG (forward mode over a reverse
-    # pass, e.g. a Hessian of an unrolled RNN) adds O(1) terms per node instead of
-    # copying every term of every tangent.
+    # Distribute a sum whose terms carry deltas that meet a contraction here, so that
+    # elimination sees them.  Only those terms are split off; the others stay one
+    # (shared) sum factor, so that repeated distribution through a deep DAG (forward
+    # mode over a reverse pass, e.g. a Hessian of an unrolled RNN) adds O(1) terms per
+    # node instead of copying every term of every tangent.  A sum whose deltas all join
+    # output labels is distributed only in a small product (``p_i (δ_ij - p_j)`` reads
+    # ``diag(p) - outer(p, p)``); in a wide one it stays whole, as distributing it would
+    # only copy the other factors into every term (repeated derivatives of a Jacobian).
+    small = len(flat) <= SMALL_DISTRIBUTE
     for index, (factor, labels) in enumerate(flat):
-        if isinstance(factor, Sum) and any(_has_delta(t) for t in factor.terms):
+        if not isinstance(factor, Sum):
+            continue
+        parts = [t for t in factor.terms if _distributed(t, labels, out_set, small)]
+        if parts:
             rest = flat[:index] + flat[index + 1 :]
-            parts = [t for t in factor.terms if _has_delta(t)]
-            plain = [t for t in factor.terms if not _has_delta(t)]
+            plain = [t for t in factor.terms if not _distributed(t, labels, out_set, small)]
             if plain:
                 parts.append(make_sum(plain, factor.dims))
             terms = [
@@ -216,58 +221,27 @@ def _inlined(
     return [(inner, tuple(mapping[x] for x in ls)) for inner, ls in factor.factors]
 
 
-def _delta_meets(factor: Product, labels: tuple[int, ...], out_set: set[int]) -> bool:
-    """True when a delta of ``factor``, used at ``labels``, meets a summed index (or a trace)."""
-    mapping = dict(zip(factor.out, labels, strict=True))
-    for inner, ls in factor.factors:
-        if isinstance(inner, Delta):
-            a, b = (mapping[x] for x in ls)
-            if a == b or a not in out_set or b not in out_set:
-                return True
-    return False
+def _distributed(term: Expr, labels: tuple[int, ...], out_set: set[int], small: bool) -> bool:
+    """Whether a term of a sum factor at ``labels`` is split off by distribution."""
+    return delta_meets(term, labels, out_set) or (small and carries_delta(term))
 
 
 def _hoist_deltas(
     factor: Product,
 ) -> tuple[tuple[Expr, tuple[int, ...]], list[tuple[Expr, tuple[int, ...]]]]:
-    """``factor`` (coefficient aside) as ``(rest, rest labels)`` and its deltas, in its labels.
+    """``factor`` (coefficient aside) as ``(rest, rest labels)`` and its delta carriers.
 
-    A delta that survives in a product has both labels in its output, so the rest is the
-    product of the other factors over the output labels they carry: one shared node.
+    The carriers (deltas, and sums or products with deltas) join output labels only, so
+    the rest is the product of the other factors over the output labels they carry: one
+    shared node.
     """
-    deltas = [(f, ls) for f, ls in factor.factors if isinstance(f, Delta)]
-    others = [(f, ls) for f, ls in factor.factors if not isinstance(f, Delta)]
+    deltas = [(f, ls) for f, ls in factor.factors if carries_delta(f)]
+    others = [(f, ls) for f, ls in factor.factors if not carries_delta(f)]
     carried = {x for _, ls in others for x in ls}
     rest_out = tuple(x for x in factor.out if x in carried)
     ldims = dict(enumerate(factor.ldims))
     rest = make_product(1.0, others, rest_out, ldims, inline=False)
     return (rest, rest_out), deltas
-
-
-def _eliminate_deltas(
-    flat: list[tuple[Expr, tuple[int, ...]]], out_set: set[int], universe: set[int]
-) -> list[tuple[Expr, tuple[int, ...]]]:
-    """Delta elimination: rename a summed index into its partner (``Σ_j A_ij δ_jk = A_ik``)."""
-    changed = True
-    while changed:
-        changed = False
-        for index, (factor, labels) in enumerate(flat):
-            if not isinstance(factor, Delta):
-                continue
-            a, b = labels
-            if a == b:
-                del flat[index]
-                changed = True
-                break
-            if b in out_set and a in out_set:
-                continue
-            old, new = (b, a) if b not in out_set else (a, b)
-            del flat[index]
-            flat = [(f, tuple(new if x == old else x for x in ls)) for f, ls in flat]
-            universe.discard(old)
-            changed = True
-            break
-    return flat
 
 
 def _fold_size_one(
