@@ -489,9 +489,7 @@ def _dims_summary(root: Expr) -> tuple[frozenset[str], frozenset[str]]:
     cached = root._cache.get("dims")
     if cached is not None:
         return cached
-    for node in topological(root):
-        if "dims" in node._cache:
-            continue
+    for node in unmemoized(root, "dims"):
         needed = set(node.dims) - {"1"}
         carried: set[str] = set()
         if isinstance(node, Size) and node.dim != "1":
@@ -504,6 +502,26 @@ def _dims_summary(root: Expr) -> tuple[frozenset[str], frozenset[str]]:
             carried |= child_carried
         node._cache["dims"] = (frozenset(needed), frozenset(carried))
     return root._cache["dims"]
+
+
+def unmemoized(root: Expr, entry: str) -> list[Expr]:
+    """The nodes under ``root`` without ``entry`` in their memo, each after its children.
+
+    The walk stops at memoized nodes, so memoizing a growing DAG one node at a time
+    costs O(new nodes), not O(DAG) per node.
+    """
+    order: list[Expr] = []
+    seen: set[str] = set()
+    stack: list[tuple[Expr, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif node.key not in seen and entry not in node._cache:
+            seen.add(node.key)
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(node.children))
+    return order
 
 
 def annotate(

@@ -23,8 +23,10 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
+from contextvars import ContextVar
 
 from einderiv.ir.canonical import (
     canonical_factors,
@@ -46,14 +48,35 @@ from einderiv.ir.nodes import (
     unwrap,
     zero,
 )
+from einderiv.rewrite.deltas import carries_delta, delta_meets, eliminate_deltas
 from einderiv.rewrite.powers import make_pow
 from einderiv.rewrite.record import active, record
 
+#: most factors a product reaches by inlining its product operands: a longer chain
+#: (``x @ W.T @ W @ ...``, a Hadamard chain of adjoints) is a product of products, so
+#: building it costs O(length) and the DAG keeps its nodes
+MAX_FACTORS = 16
 
-def _has_delta(node: Expr) -> bool:
-    if isinstance(node, Delta):
-        return True
-    return isinstance(node, Product) and any(isinstance(f, Delta) for f, _ in node.factors)
+#: most factors of a product (the sum included) in which a sum whose deltas join output
+#: labels only is distributed all the same, for the reading (``diag(p) - outer(p, p)``)
+SMALL_DISTRIBUTE = 3
+
+_KEPT: ContextVar[AbstractSet[str]] = ContextVar("einderiv_kept", default=frozenset())
+
+
+@contextlib.contextmanager
+def keeping(keys: AbstractSet[str]) -> Iterator[None]:
+    """Inside the block, products whose key is in ``keys`` are not inlined by builders.
+
+    The parser keeps a program's names that are used more than once as nodes of their
+    own this way (``keys`` may grow while the block runs).  Like ``keep=``, it never
+    stops a delta from meeting its contraction.
+    """
+    token = _KEPT.set(keys)
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
 
 
 def make_product(
@@ -73,6 +96,7 @@ def make_product(
     """
     ldims = dict(ldims) if isinstance(ldims, dict) else dict(enumerate(ldims))
     out = tuple(out)
+    out_set = set(out)
     fresh = max(ldims, default=-1) + 1
     pending = [(unwrap(f), tuple(ls)) for f, ls in factors]
     universe: set[int] = set(out)
@@ -80,37 +104,48 @@ def make_product(
         universe.update(labels)
     flat: list[tuple[Expr, tuple[int, ...]]] = []
     coeff = float(coeff)
+    count = len(pending)  # the factors of the result if nothing more is inlined
+    kept = _KEPT.get() if inline else frozenset()
     while pending:
         factor, labels = pending.pop()
         if is_zero(factor):
             return zero(tuple(ldims[label] for label in out))
         if isinstance(factor, Size) and factor.dim == "1":
+            count -= 1
             continue
-        # Constants, and products carrying a delta, are always inlined: the delta must
-        # meet the contraction that eliminates it, even in a shared (kept) product.  So is
-        # a product of one factor (``-g``, ``W.T``): inlining it copies no work.
-        if isinstance(factor, Product) and (
-            len(factor.factors) <= 1
-            or _has_delta(factor)
-            or (inline and factor.key not in keep)
-        ):
-            mapping = dict(zip(factor.out, labels, strict=True))
-            for label in factor.summed:
-                mapping[label] = fresh
-                ldims[fresh] = factor.ldims[label]
-                universe.add(fresh)
-                fresh += 1
-            coeff *= factor.coeff
-            for inner, inner_labels in factor.factors:
-                pending.append((inner, tuple(mapping[x] for x in inner_labels)))
-            continue
+        if isinstance(factor, Product):
+            size = len(factor.factors)
+            # Within the budget, a product factor is inlined when inlining is asked for
+            # and it is not kept, or when it carries a delta (the delta must meet the
+            # contraction that eliminates it, even in a shared product), and also past the
+            # budget when it is the only factor (a scaled or transposed product does not
+            # grow).  A product of one factor (``-g``, ``W.T``) always is: inlining it
+            # copies no work.
+            wanted = (
+                inline and factor.key not in keep and factor.key not in kept
+            ) or carries_delta(factor)
+            grown = count - 1 + size
+            if size <= 1 or (wanted and (grown <= MAX_FACTORS or count == 1)):
+                count = grown
+                pending.extend(_inlined(factor, labels, ldims, universe, fresh))
+                fresh += len(factor.summed)
+                coeff *= factor.coeff
+                continue
+            if delta_meets(factor, labels, out_set):
+                # Over the budget: the deltas alone are inlined, the rest stays one node.
+                rest, deltas = _hoist_deltas(factor)
+                count += len(deltas)
+                coeff *= factor.coeff
+                mapping = dict(zip(factor.out, labels, strict=True))
+                pending.extend((d, tuple(mapping[x] for x in ls)) for d, ls in deltas)
+                factor, labels = rest
+                labels = tuple(mapping[x] for x in labels)
         flat.append((factor, labels))
     flat.reverse()
     if coeff == 0.0:
         return zero(tuple(ldims[label] for label in out))
 
-    out_set = set(out)
-    flat = _eliminate_deltas(flat, out_set, universe)
+    flat = eliminate_deltas(flat, out_set, universe)
     if any(ldims[label] == "1" for label in universe - out_set):
         flat = _fold_size_one(flat, out, ldims, universe, coeff)
     while any(isinstance(f, MatFunc) and f.name == "inv" for f, _ in flat):
@@ -122,7 +157,7 @@ def make_product(
         if active():
             record("inverse cancel", Product.make(coeff, flat, out, ldims),
                    Product.make(coeff, cancelled, out, ldims))
-        flat = _eliminate_deltas(cancelled, out_set, universe)
+        flat = eliminate_deltas(cancelled, out_set, universe)
 
     flat = _merge_powers(flat)
 
@@ -133,16 +168,22 @@ def make_product(
     if sizes:
         flat = _merge_powers(flat + [(Size.make(dim), ()) for dim in sizes])
 
-    # Distribute a sum whose terms carry deltas, so they meet their contractions.  Only
-    # the delta-carrying terms are split off; the others stay one (shared) sum factor,
-    # so that repeated distribution through a deep DAG (forward mode over a reverse
-    # pass, e.g. a Hessian of an unrolled RNN) adds O(1) terms per node instead of
-    # copying every term of every tangent.
+    # Distribute a sum whose terms carry deltas that meet a contraction here, so that
+    # elimination sees them.  Only those terms are split off; the others stay one
+    # (shared) sum factor, so that repeated distribution through a deep DAG (forward
+    # mode over a reverse pass, e.g. a Hessian of an unrolled RNN) adds O(1) terms per
+    # node instead of copying every term of every tangent.  A sum whose deltas all join
+    # output labels is distributed only in a small product (``p_i (δ_ij - p_j)`` reads
+    # ``diag(p) - outer(p, p)``); in a wide one it stays whole, as distributing it would
+    # only copy the other factors into every term (repeated derivatives of a Jacobian).
+    small = len(flat) <= SMALL_DISTRIBUTE
     for index, (factor, labels) in enumerate(flat):
-        if isinstance(factor, Sum) and any(_has_delta(t) for t in factor.terms):
+        if not isinstance(factor, Sum):
+            continue
+        parts = [t for t in factor.terms if _distributed(t, labels, out_set, small)]
+        if parts:
             rest = flat[:index] + flat[index + 1 :]
-            parts = [t for t in factor.terms if _has_delta(t)]
-            plain = [t for t in factor.terms if not _has_delta(t)]
+            plain = [t for t in factor.terms if not _distributed(t, labels, out_set, small)]
             if plain:
                 parts.append(make_sum(plain, factor.dims))
             terms = [
@@ -166,30 +207,41 @@ def make_product(
     return Product.make(coeff, flat, out, ldims)
 
 
-def _eliminate_deltas(
-    flat: list[tuple[Expr, tuple[int, ...]]], out_set: set[int], universe: set[int]
+def _inlined(
+    factor: Product, labels: tuple[int, ...], ldims: dict[int, str], universe: set[int],
+    fresh: int,
 ) -> list[tuple[Expr, tuple[int, ...]]]:
-    """Delta elimination: rename a summed index into its partner (``Σ_j A_ij δ_jk = A_ik``)."""
-    changed = True
-    while changed:
-        changed = False
-        for index, (factor, labels) in enumerate(flat):
-            if not isinstance(factor, Delta):
-                continue
-            a, b = labels
-            if a == b:
-                del flat[index]
-                changed = True
-                break
-            if b in out_set and a in out_set:
-                continue
-            old, new = (b, a) if b not in out_set else (a, b)
-            del flat[index]
-            flat = [(f, tuple(new if x == old else x for x in ls)) for f, ls in flat]
-            universe.discard(old)
-            changed = True
-            break
-    return flat
+    """``factor``'s own factors at ``labels``, its summed labels renamed from ``fresh`` on."""
+    mapping = dict(zip(factor.out, labels, strict=True))
+    for label in factor.summed:
+        mapping[label] = fresh
+        ldims[fresh] = factor.ldims[label]
+        universe.add(fresh)
+        fresh += 1
+    return [(inner, tuple(mapping[x] for x in ls)) for inner, ls in factor.factors]
+
+
+def _distributed(term: Expr, labels: tuple[int, ...], out_set: set[int], small: bool) -> bool:
+    """Whether a term of a sum factor at ``labels`` is split off by distribution."""
+    return delta_meets(term, labels, out_set) or (small and carries_delta(term))
+
+
+def _hoist_deltas(
+    factor: Product,
+) -> tuple[tuple[Expr, tuple[int, ...]], list[tuple[Expr, tuple[int, ...]]]]:
+    """``factor`` (coefficient aside) as ``(rest, rest labels)`` and its delta carriers.
+
+    The carriers (deltas, and sums or products with deltas) join output labels only, so
+    the rest is the product of the other factors over the output labels they carry: one
+    shared node.
+    """
+    deltas = [(f, ls) for f, ls in factor.factors if carries_delta(f)]
+    others = [(f, ls) for f, ls in factor.factors if not carries_delta(f)]
+    carried = {x for _, ls in others for x in ls}
+    rest_out = tuple(x for x in factor.out if x in carried)
+    ldims = dict(enumerate(factor.ldims))
+    rest = make_product(1.0, others, rest_out, ldims, inline=False)
+    return (rest, rest_out), deltas
 
 
 def _fold_size_one(

@@ -43,7 +43,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from einderiv.errors import ParseError
-from einderiv.ir.nodes import Expr, annotate, constant
+from einderiv.ir.nodes import Expr, Product, annotate, constant
+from einderiv.rewrite.terms import keeping
 from einderiv.text.declare import declare, intermediates
 from einderiv.text.readback import RenderedForms
 from einderiv.text.tables import BINOPS, EXAMPLE, MAX_LENGTH, op_text
@@ -126,9 +127,39 @@ class _Parser(RenderedForms):
         if not tree.body:
             raise ParseError("the text is empty; " + EXAMPLE, text=self.original)
         self.check_depth(tree)
+        shared = shared_bindings(tree.body, result, set(self.names))
+        kept: set[str] = {v.key for k, v in self.names.items() if (-1, k) in shared}
+        with keeping(kept):
+            value = self.statements(tree.body, shared, kept)
+        if result is not None:
+            if result in self.names:
+                value = self.names[result]
+            elif result in self.declared:
+                value = self.declared[result]
+            else:
+                raise ParseError(
+                    f"result={result!r} is not assigned in the text",
+                    hint=self.suggest(result, list(self.names)) or "name one of its assignments",
+                )
+        assert value is not None
+        result = value if isinstance(value, Expr) else constant(value)
+        # the declared symbols are the program's inputs (even ones that cancel) and the
+        # assignments name its parts, for sizes, arguments and the readable form
+        return annotate(result, list(self.declared.values()), self.assigned)
+
+    def statements(
+        self, body: list[ast.stmt], shared: set[tuple[int, str]], kept: set[str]
+    ) -> Value | None:
+        """Run the statements in order; the value of the last one.
+
+        A name assigned at a statement in ``shared`` (used more than once) has its
+        value's key added to ``kept`` when it is :func:`worth_keeping`, so later
+        statements build on it as one node.
+        """
         value: Value | None = None
-        last = len(tree.body) - 1
-        for index, stmt in enumerate(tree.body):
+        last = len(body) - 1
+        for index, stmt in enumerate(body):
+            target: ast.Name | None = None
             if isinstance(stmt, ast.Expr):
                 if index != last:
                     raise self.error(
@@ -143,6 +174,7 @@ class _Parser(RenderedForms):
                         "only assignments to a single name are supported (z = ...)", stmt
                     )
                 target = stmt.targets[0]
+                assert isinstance(target, ast.Name)
                 value = self.visit(stmt.value)
                 self.assign(target, value)
             elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
@@ -162,18 +194,57 @@ class _Parser(RenderedForms):
                     stmt,
                     "a program is lines of 'name = expression' ending with an expression",
                 )
-        if result is not None:
-            if result in self.names:
-                value = self.names[result]
-            elif result in self.declared:
-                value = self.declared[result]
-            else:
-                raise ParseError(
-                    f"result={result!r} is not assigned in the text",
-                    hint=self.suggest(result, list(self.names)) or "name one of its assignments",
-                )
-        assert value is not None
-        result = value if isinstance(value, Expr) else constant(value)
-        # the declared symbols are the program's inputs (even ones that cancel) and the
-        # assignments name its parts, for sizes, arguments and the readable form
-        return annotate(result, list(self.declared.values()), self.assigned)
+            if target is not None and (index, target.id) in shared and worth_keeping(value):
+                kept.add(value.key)
+        return value
+
+
+#: most factors of a product that a program name used more than once is inlined with
+SMALL_PRODUCT = 2
+
+
+def worth_keeping(value: Value) -> bool:
+    """Whether a name used more than once stays one node where later lines use it.
+
+    Only a product can be inlined into its users at all; one of at most
+    :data:`SMALL_PRODUCT` factors (``X @ w``, a mean) is cheap to recompute and the algebra
+    sees through it (``X - mean(X)`` sums to zero), so it is inlined as before.
+    """
+    return isinstance(value, Product) and len(value.factors) > SMALL_PRODUCT
+
+
+def shared_bindings(
+    body: list[ast.stmt], result: str | None, preset: set[str]
+) -> set[tuple[int, str]]:
+    """The assignments whose value is used more than once: ``(statement index, name)``.
+
+    A use is a load of the name while it holds that assignment's value (an augmented
+    assignment loads it too); ``result=`` counts as a use of the final value.  Names in
+    ``preset`` (``parse(names=...)``) are bindings of index -1.
+    """
+    current = dict.fromkeys(preset, -1)
+    uses: dict[tuple[int, str], int] = {}
+
+    def use(name: str) -> None:
+        if name in current:
+            key = (current[name], name)
+            uses[key] = uses.get(key, 0) + 1
+
+    for index, stmt in enumerate(body):
+        if not isinstance(stmt, ast.Assign | ast.AugAssign | ast.Expr):
+            continue  # refused when it runs
+        called = {id(node.func) for node in ast.walk(stmt) if isinstance(node, ast.Call)}
+        for node in ast.walk(stmt.value):
+            if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+                    and id(node) not in called):
+                use(node.id)
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            use(stmt.target.id)
+            current[stmt.target.id] = index
+        elif isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    current[target.id] = index
+    if result is not None:
+        use(result)
+    return {key for key, count in uses.items() if count > 1}
