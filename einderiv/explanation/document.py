@@ -109,7 +109,7 @@ def _latex_where(expr: Expr, name: str) -> str | None:
 
 def _numpy(expr: Expr) -> str | None:
     try:
-        return expr.to_numpy()  # type: ignore[attr-defined]
+        return expr.to_numpy()
     except EinderivError:
         return None
 
@@ -417,7 +417,7 @@ class _Document:
         kron = None
         if (len(result.dims) == 4 and len(self.g.dims) == 2 and len(self.x.dims) == 2) or (
                 len(result.dims) == 3 and len(self.g.dims) == 1 and len(self.x.dims) == 2):
-            kron = result.to_kronecker(y=self.fname, x=self.x.name)  # type: ignore[attr-defined]
+            kron = result.to_kronecker(y=self.fname, x=self.x.name)
         if kron:
             out += ["Under the column-major vec convention (Magnus–Neudecker), the same "
                     f"tensor is one matrix acting on vec(d{self.x.name}):", "", "```text",
