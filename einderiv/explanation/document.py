@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from einderiv.claims.context import with_names
@@ -62,7 +63,7 @@ from einderiv.testing import default_sizes
 KINDS = ("grad", "vjp", "diff", "hessian")
 
 
-def function_name(f: Expr, taken: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+def function_name(f: Expr, taken: AbstractSet[str] = frozenset()) -> str:
     """The function's own name: what a program's last line assigns (``L``), else ``f``."""
     root = unwrap(f).key
     for key, name in names_of(f):
