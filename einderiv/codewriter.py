@@ -243,7 +243,7 @@ def _converter(module: str):
         return jax.numpy.asarray
     if prefix == "cp":
         try:
-            import cupy  # type: ignore[import-not-found]
+            import cupy
         except ImportError:
             raise EinderivError(
                 "codegen(check=True) with module='cupy' runs the code, and cupy is not "

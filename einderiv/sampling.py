@@ -73,9 +73,9 @@ def _domains(expr: Expr) -> dict[tuple[float, float], tuple[list[str], list[str]
     asked: dict[str, set[str]] = {}
     for node in topological(expr):
         domain = _restricted(node)
-        if domain is None:
+        if domain is None or not isinstance(node, Func):  # only a function is restricted
             continue
-        name = "a fractional power" if node.name == "pow" else node.name  # type: ignore
+        name = "a fractional power" if node.name == "pow" else node.name
         seen: set[str] = set()
         stack: list[tuple[Expr, bool]] = [(child, True) for child in node.children]
         while stack:

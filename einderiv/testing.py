@@ -189,10 +189,10 @@ def check_derivative(
     point = random_values(expr, sizes, rng, extra=(x,))
     if values:
         point.update({k: np.asarray(v, dtype=float) for k, v in values.items()})
-    taken = dict(expr.symbols())
-    taken[x.name] = x
-    v_name = _fresh("V", taken)
-    u_name = _fresh("u", taken)
+    named = dict(expr.symbols())
+    named[x.name] = x
+    v_name = _fresh("V", named)
+    u_name = _fresh("u", named)
     xshape = np.shape(point[x.name])
     direction = rng.normal(size=xshape)
     if x.symmetric:
@@ -295,9 +295,9 @@ def check_render(
     with np.errstate(all="ignore"):
         want = np.asarray(expr.evaluate(values, sizes=sizes), dtype=float)
     forms = {
-        "numpy": lambda: eval(expr.to_numpy(), {"np": np, **values}),  # type: ignore[attr-defined]
-        "program": lambda: _run_program(expr.to_program("result_"), values),  # type: ignore
-        "einsum": lambda: eval(expr.to_einsum(), {"np": np, **values}),  # type: ignore
+        "numpy": lambda: eval(expr.to_numpy(), {"np": np, **values}),
+        "program": lambda: _run_program(expr.to_program("result_"), values),
+        "einsum": lambda: eval(expr.to_einsum(), {"np": np, **values}),
     }
     errors: dict[str, float] = {}
     for form, run in forms.items():

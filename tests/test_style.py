@@ -1,4 +1,4 @@
-"""The code base is ruff-clean (config in pyproject.toml), as CI checks it."""
+"""The code base is ruff-clean and mypy-clean (config in pyproject.toml), as CI checks it."""
 
 from __future__ import annotations
 
@@ -22,5 +22,18 @@ def test_ruff_check_is_clean():
         capture_output=True,
         text=True,
         timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed")
+def test_mypy_is_clean():
+    # config in pyproject.toml [tool.mypy]; the incremental cache is .mypy_cache (gitignored)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "einderiv"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from typing import Any
+from collections.abc import Set as AbstractSet
+from typing import Any, TypedDict
 
 from einderiv.claims.context import ClaimContext, Sampler, render_expected, values_close, with_names
 from einderiv.claims.edits import SearchReport, single_edit_fixes
@@ -162,7 +163,7 @@ def verify(
             expected_shape=truth.dims,
             expected_expr=truth,
         )
-    common = dict(
+    common = _Shared(
         expected=expected_text,
         reason=reason,
         claim_shape=claimed.dims,
@@ -201,10 +202,10 @@ def verify(
             "verify: could not evaluate the claim or the derivative numerically at random "
             "values; check that the claim's functions are defined there"
         )
-    same, err = values_close(claim_values, truth_values)
+    same, error = values_close(claim_values, truth_values)
     if same:
         message = f"Correct: {result_name} = {expected_text}.\nWhy: {reason}"
-        return Verdict(True, message, max_error=err, **common)
+        return Verdict(True, message, max_error=error, **common)
     search = SearchReport()
     mistakes, fix, detail = diagnose(
         claimed, truth, claim_text, context, sampler, truth_values, claim_values, search
@@ -227,10 +228,20 @@ def verify(
     fix_text = f"\nFix: {fix}" if fix else ""
     note = unused_definitions_note(claim_text, context, named_truth) if not mistakes else ""
     message = (
-        f"Wrong: {explained} (max relative difference {err:.3g}).{note}{search.note()}\n"
+        f"Wrong: {explained} (max relative difference {error:.3g}).{note}{search.note()}\n"
         f"Correct: {result_name} = {expected_text}{fix_text}\nWhy: {reason}"
     )
-    return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, max_error=err, **common)
+    return Verdict(False, message, mistakes=tuple(mistakes), fix=fix, max_error=error, **common)
+
+
+class _Shared(TypedDict):
+    """The fields every verdict past the shape check shares (passed as ``**common``)."""
+
+    expected: str
+    reason: str
+    claim_shape: tuple[str, ...]
+    expected_shape: tuple[str, ...]
+    expected_expr: Expr
 
 
 def _symbolically_equal(claimed: Expr, truth: Expr) -> bool:
@@ -248,7 +259,7 @@ def _symbolically_equal(claimed: Expr, truth: Expr) -> bool:
         return False
 
 
-def _result_name(x: Symbol, cotangent: Any, taken: set[str] = frozenset()) -> str:
+def _result_name(x: Symbol, cotangent: Any, taken: AbstractSet[str] = frozenset()) -> str:
     """``dW`` for a vjp (``∂L/∂W`` when ``dW`` already names something), else ``∂f/∂W``."""
     if cotangent is None:
         return f"∂f/∂{x.name}"

@@ -178,7 +178,8 @@ class Compiled:
         if MEMORY is None:
             return
         itemsize = placement.dtype.itemsize
-        largest, shape = 0, ()
+        largest = 0
+        shape: tuple[int, ...] = ()
         for node in self.nodes:
             if node.kind in ("delta", "symbol") or (
                 node.kind == "product" and not node.children
@@ -387,7 +388,7 @@ def compile(expr: Expr, backend: str = "numpy") -> Compiled:  # noqa: A001 - the
             f"compile expects an einderiv expression, got {type(expr).__name__}"
         )
     key = "compiled" if backend == "numpy" else f"compiled:{backend}"
-    cache: dict[str, Any] = expr._cache  # type: ignore[attr-defined]  # a slot of every node
+    cache: dict[str, Any] = expr._cache  # a slot of every node
     cached = cache.get(key)
     if cached is None:
         cached = cache[key] = Compiled(expr, backend)

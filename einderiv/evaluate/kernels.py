@@ -26,7 +26,7 @@ from einderiv.functions import FUNCTIONS
 from einderiv.functions.schema import Elementwise
 
 try:  # scipy is optional: its expit is one stable ufunc for the sigmoid
-    from scipy.special import expit as _expit  # type: ignore[import-untyped]
+    from scipy.special import expit as _expit
 except ImportError:  # pragma: no cover - scipy absent
     _expit = None
 

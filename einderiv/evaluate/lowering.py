@@ -36,7 +36,7 @@ import numpy as np
 
 from einderiv.evaluate import kernels
 from einderiv.evaluate.calls import matfunc
-from einderiv.evaluate.emitter import NUMPY, Dialect, Emitter, Shape, Val, broadcast, number
+from einderiv.evaluate.emitter import Dialect, Emitter, Shape, Val, broadcast, number
 from einderiv.evaluate.ops import Backend, Placement
 from einderiv.evaluate.plan import ProductPlan, size_of
 from einderiv.evaluate.products import ProductContext, lower_product
@@ -71,8 +71,8 @@ class Lowering:
         dim_size: Mapping[str, int],
         placement: Placement,
         raw_dtypes: Sequence[np.dtype | None],
-        dialect: Dialect = NUMPY,
-        backend: Backend | None = None,
+        dialect: Dialect,
+        backend: Backend,
     ) -> None:
         self.p = program
         self.dim_size = dim_size
@@ -152,7 +152,9 @@ class Lowering:
                 raise AssertionError(kind)
             self._keep(i, val)
             self._release(i)
-        result = self._finish(self.vals[root], self._shape(nodes[root].dims))
+        final = self.vals[root]
+        assert final is not None  # every node was kept, and the root is never released
+        result = self._finish(final, self._shape(nodes[root].dims))
         em.line(f"return {result}")
         body = [f"def body({', '.join(args)}):"]
         indent = "    "

@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from einderiv.claims.context import with_names
@@ -62,7 +63,7 @@ from einderiv.testing import default_sizes
 KINDS = ("grad", "vjp", "diff", "hessian")
 
 
-def function_name(f: Expr, taken: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+def function_name(f: Expr, taken: AbstractSet[str] = frozenset()) -> str:
     """The function's own name: what a program's last line assigns (``L``), else ``f``."""
     root = unwrap(f).key
     for key, name in names_of(f):
@@ -109,7 +110,7 @@ def _latex_where(expr: Expr, name: str) -> str | None:
 
 def _numpy(expr: Expr) -> str | None:
     try:
-        return expr.to_numpy()  # type: ignore[attr-defined]
+        return expr.to_numpy()
     except EinderivError:
         return None
 
@@ -417,7 +418,7 @@ class _Document:
         kron = None
         if (len(result.dims) == 4 and len(self.g.dims) == 2 and len(self.x.dims) == 2) or (
                 len(result.dims) == 3 and len(self.g.dims) == 1 and len(self.x.dims) == 2):
-            kron = result.to_kronecker(y=self.fname, x=self.x.name)  # type: ignore[attr-defined]
+            kron = result.to_kronecker(y=self.fname, x=self.x.name)
         if kron:
             out += ["Under the column-major vec convention (Magnus–Neudecker), the same "
                     f"tensor is one matrix acting on vec(d{self.x.name}):", "", "```text",

@@ -308,7 +308,7 @@ class IndexWriter:
         if isinstance(node, Symbol):
             return tensor_name(node.name, self.latex)
         try:
-            text = node.to_latex() if self.latex else node.to_numpy()  # type: ignore[attr-defined]
+            text = node.to_latex() if self.latex else node.to_numpy()
         except Exception:  # pragma: no cover - the index form never blocks on a rendering
             text = node.kind
         return self.paren(text)

@@ -82,7 +82,7 @@ def _numpy_erf(x: Any) -> Any:
     """``erf`` on numpy arrays: scipy's kernel when scipy is installed, else ``math.erf``."""
     x = np.asarray(x)
     try:
-        from scipy.special import erf  # type: ignore[import-untyped]
+        from scipy.special import erf
     except ImportError:  # pragma: no cover - scipy comes with jax; numpy alone has no erf
         return np.vectorize(math.erf, otypes=[x.dtype])(x)
     return erf(x)
@@ -98,7 +98,7 @@ def _erf(xp: Any, x: Any, _p: float | None = None) -> Any:
 
         return jax.scipy.special.erf(x)
     if name == "cupy":  # pragma: no cover - needs a GPU
-        import cupyx.scipy.special  # type: ignore[import-not-found]
+        import cupyx.scipy.special
 
         return cupyx.scipy.special.erf(x)
     if name.startswith("dask"):

@@ -253,7 +253,7 @@ class Product(Expr):
         ldims: dict[int, str] | Dims,
     ) -> Product:
         """Build (and intern) a product; labels may be any ints, they are renumbered."""
-        factors = [(unwrap(f), tuple(ls)) for f, ls in factors]
+        pairs = [(unwrap(f), tuple(ls)) for f, ls in factors]
         out = tuple(out)
         if not isinstance(ldims, dict):
             ldims = dict(enumerate(ldims))
@@ -262,7 +262,7 @@ class Product(Expr):
             if label in mapping:
                 raise AssertionError(f"output label {label} repeated")
             mapping[label] = len(mapping)
-        for factor, labels in factors:
+        for factor, labels in pairs:
             if len(labels) != len(factor.dims):
                 raise AssertionError("labels do not match factor rank")
             for label, dim in zip(labels, factor.dims, strict=True):
@@ -273,7 +273,7 @@ class Product(Expr):
         new_ldims = [""] * len(mapping)
         for label, new in mapping.items():
             new_ldims[new] = ldims[label]
-        new_factors = tuple((f, tuple(mapping[x] for x in ls)) for f, ls in factors)
+        new_factors = tuple((f, tuple(mapping[x] for x in ls)) for f, ls in pairs)
         new_out = tuple(mapping[x] for x in out)
         coeff = float(coeff)
         if not math.isfinite(coeff):

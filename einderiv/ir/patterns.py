@@ -12,6 +12,8 @@ writes as ``dz1``; a softmax is ``exp(z - logsumexp(z))`` and is called ``p``.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from einderiv.ir.nodes import Expr, Func, LogSumExp, Product, Sum
 
 
@@ -34,7 +36,7 @@ def softmax_argument(node: Expr) -> Expr | None:
     return None
 
 
-def is_activation(node: Expr) -> bool:
+def is_activation(node: Expr) -> TypeGuard[Func]:
     """An elementwise function whose argument a textbook calls the pre-activation ``z``.
 
     Any elementwise function but a softmax (``exp(z - logsumexp(z))``): the argument of

@@ -23,7 +23,8 @@ from einderiv.render.sizes import SizeSource
 
 def to_einsum(expr: Expr) -> str:
     """One numpy expression for ``expr`` with ``np.einsum`` for every product."""
-    body, size, memo = unwrap(expr), SizeSource(expr), {}
+    body, size = unwrap(expr), SizeSource(expr)
+    memo: dict[str, str] = {}
     for node in topological(body):  # children first: no recursion along deep chains
         _einsum(node, size, memo)
     return memo[body.key]

@@ -140,11 +140,11 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
             edges[0] = (edges[0][0], False)
         return _juxtapose(parts, edges), MUL
     if isinstance(node, Mul):
-        if len(node.items) == 2 and isinstance(node.items[0], Expand) and node.rank == 2:
-            vec, other = node.items
-            diag = r"\mathrm{diag}" + _paren(tex(vec.arg)[0])  # type: ignore[attr-defined]
+        if len(node.items) == 2 and isinstance(vec := node.items[0], Expand) and node.rank == 2:
+            other = node.items[1]
+            diag = r"\mathrm{diag}" + _paren(tex(vec.arg)[0])
             mat = tex_wrapped(tex(other), POW)
-            text = f"{diag} {mat}" if vec.axis == 0 else f"{mat} {diag}"  # type: ignore
+            text = f"{diag} {mat}" if vec.axis == 0 else f"{mat} {diag}"
             return text, CHAIN
         parts = [tex_wrapped(tex(i), POW) for i in node.items]
         scalars = [(p, _edges(i, POW)) for p, i in zip(parts, node.items) if i.rank == 0]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import functools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -79,7 +80,7 @@ class Exact:
         return f"\\frac{{{top}}}{{{' '.join(down)}}}" if down else top
 
 
-def _candidates(value: float):
+def _candidates(value: float) -> Iterator[Exact]:
     """Every exact reading of a positive ``value`` (with its float's repr as the fallback)."""
     for k in (0, 1, -1):
         base = value / math.pi**k
@@ -120,7 +121,7 @@ def exact(value: float) -> Exact | None:
         return None
     if len(repr(value)) <= _SHORT_DECIMAL:  # 0.5, 0.25, 0.001: as short and as exact
         return None
-    best: tuple[tuple[int, int], Exact | None] = ((math.inf, math.inf), None)  # type: ignore
+    best: tuple[tuple[float, float], Exact | None] = ((math.inf, math.inf), None)
     for candidate in _candidates(value):
         cost = _cost(_spelling(*candidate.factors(), "x"))
         if cost < best[0]:

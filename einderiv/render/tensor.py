@@ -144,8 +144,8 @@ def _arrangements(first: Operand, second: Operand, label: int, out: Labels):
     (a, la), (b, lb) = first, second
     fa = [x for x in la if x != label]
     fb = [x for x in lb if x != label]
-    own_a = [x for x in fa if x not in fb] or [None]
-    own_b = [x for x in fb if x not in fa] or [None]
+    own_a: list[int | None] = [x for x in fa if x not in fb] or [None]
+    own_b: list[int | None] = [x for x in fb if x not in fa] or [None]
     for row, col in pairs(own_a, own_b):
         batch_a = tuple(x for x in fa if x != row)
         batch_b = tuple(x for x in fb if x != col)

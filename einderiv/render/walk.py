@@ -173,7 +173,9 @@ def _elementwise(ops, outs, counts, trace):
     return None
 
 
-def _reduce(ops, outs, counts, trace):
+def _reduce(
+    ops: list[Operand], outs: set[int], counts: dict[int, int], trace: list[Step]
+) -> list[Operand] | None:
     for i, (tree, labels) in enumerate(ops):
         gone = [lab for lab in labels if lab not in outs and counts[lab] == 1]
         if not gone:
@@ -274,7 +276,7 @@ def finalize(
         return mul(*[t for t, _ in ops]), everything
     if len(ops) == 2:
         (a, la), (b, lb) = sorted(ops, key=lambda o: out.index(o[1][0]))
-        made = Call(2, "outer", (a, b))
+        made: MNode = Call(2, "outer", (a, b))
         trace.append(Step("outer", ((a, la), (b, lb)), (made, out)))
         return made, everything
     tree, labels = ops[0]

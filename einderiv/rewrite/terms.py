@@ -182,13 +182,13 @@ def make_product(
             continue
         parts = [t for t in factor.terms if _distributed(t, labels, out_set, small)]
         if parts:
-            rest = flat[:index] + flat[index + 1 :]
+            others = flat[:index] + flat[index + 1 :]
             plain = [t for t in factor.terms if not _distributed(t, labels, out_set, small)]
             if plain:
                 parts.append(make_sum(plain, factor.dims))
             terms = [
                 make_product(
-                    coeff, [*rest, (part, labels)], out, ldims, inline=inline, keep=keep
+                    coeff, [*others, (part, labels)], out, ldims, inline=inline, keep=keep
                 )
                 for part in parts
             ]
@@ -347,11 +347,12 @@ def _merge_powers(flat: list[tuple[Expr, tuple[int, ...]]]) -> list[tuple[Expr, 
             merged[members[0]] = None
         else:
             merged[members[0]] = (make_pow(base, total), labels)
-    result = []
+    result: list[tuple[Expr, tuple[int, ...]]] = []
     for index, pair in enumerate(flat):
         if index in merged:
-            if merged[index] is not None:
-                result.append(merged[index])
+            kept = merged[index]
+            if kept is not None:
+                result.append(kept)
         else:
             result.append(pair)
     return result

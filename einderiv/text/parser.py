@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from einderiv.errors import ParseError
 from einderiv.ir.nodes import Expr, Product, annotate, constant
@@ -142,10 +142,10 @@ class _Parser(RenderedForms):
                     hint=self.suggest(result, list(self.names)) or "name one of its assignments",
                 )
         assert value is not None
-        result = value if isinstance(value, Expr) else constant(value)
+        expr = value if isinstance(value, Expr) else constant(value)
         # the declared symbols are the program's inputs (even ones that cancel) and the
         # assignments name its parts, for sizes, arguments and the readable form
-        return annotate(result, list(self.declared.values()), self.assigned)
+        return annotate(expr, list(self.declared.values()), self.assigned)
 
     def statements(
         self, body: list[ast.stmt], shared: set[tuple[int, str]], kept: set[str]
@@ -203,7 +203,7 @@ class _Parser(RenderedForms):
 SMALL_PRODUCT = 2
 
 
-def worth_keeping(value: Value) -> bool:
+def worth_keeping(value: Value) -> TypeGuard[Product]:
     """Whether a name used more than once stays one node where later lines use it.
 
     Only a product can be inlined into its users at all; one of at most

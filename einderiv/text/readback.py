@@ -130,12 +130,15 @@ class RenderedForms(CallReader):
         def kw(call: ast.Call) -> dict[str, str]:
             return {k.arg or "": ast.dump(k.value) for k in call.keywords}
 
-        def is_max(n: ast.AST) -> bool:
-            return (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                    and n.func.attr == "max" and not n.args)
+        def max_of(n: ast.AST) -> tuple[ast.Call, ast.expr] | None:
+            """``(n, a)`` when ``n`` is ``a.max(...)`` with no positional arguments, else None."""
+            if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                    and n.func.attr == "max" and not n.args):
+                return n, n.func.value
+            return None
 
-        right, left = node.right, node.left
-        if not (isinstance(node.op, ast.Add) and is_max(right) and isinstance(left, ast.Call)
+        outer, left = max_of(node.right), node.left
+        if not (isinstance(node.op, ast.Add) and outer is not None and isinstance(left, ast.Call)
                 and self.dotted(left.func) in LOG_NAMES and len(left.args) == 1
                 and not left.keywords):
             return None
@@ -148,20 +151,20 @@ class RenderedForms(CallReader):
                 and len(exp.args) == 1 and not exp.keywords):
             return None
         diff = exp.args[0]
+        shift = max_of(diff.right) if isinstance(diff, ast.BinOp) else None
         if not (isinstance(diff, ast.BinOp) and isinstance(diff.op, ast.Sub)
-                and is_max(diff.right)):
+                and shift is not None):
             return None
-        arg = right.func.value  # type: ignore[attr-defined]
-        inner = diff.right.func.value  # type: ignore[attr-defined]
+        (right, arg), (inner_max, inner) = outer, shift
         if not ast.dump(arg) == ast.dump(diff.left) == ast.dump(inner):
             return None
-        outer_kw, sum_kw, inner_kw = kw(right), kw(total), kw(diff.right)  # type: ignore
+        outer_kw, sum_kw, inner_kw = kw(right), kw(total), kw(inner_max)
         if set(outer_kw) - {"axis"} or outer_kw != sum_kw:
             return None
         if "axis" in outer_kw:
             want = {**outer_kw, "keepdims": ast.dump(ast.Constant(True))}
             if inner_kw != want:
                 return None
-            axis_node = next(k.value for k in right.keywords if k.arg == "axis")  # type: ignore
+            axis_node = next(k.value for k in right.keywords if k.arg == "axis")
             return arg, axis_node
         return (arg, None) if not inner_kw else None

@@ -413,6 +413,10 @@ class ExpressionWalker:
         """Read a call (see :class:`einderiv.text.calls.CallReader`)."""
         raise NotImplementedError
 
+    def rendered_call(self, node: ast.Call, name: str) -> Value:
+        """Read a numpy constructor the renderer writes (see :mod:`einderiv.text.readback`)."""
+        raise NotImplementedError
+
     def visit_subscript(self, node: ast.Subscript) -> Value:
         """Read a subscript (see :class:`einderiv.text.readback.RenderedForms`)."""
         raise NotImplementedError
