@@ -57,12 +57,13 @@ def test_gallery_wording(command):
 def test_rnn_letters_stay_fixed_and_the_index_form_reads_as_by_hand():
     text = _explain(f'explain "{RNN}" --shapes "{RNN_SHAPES}" --wrt Waa --cotangent da')
     # f's indices are c, d and Waa's a, b from the first formula to the last
-    assert r"F_{cdab} = \frac{\partial f_{cd}}{\partial Waa_{ab}}" in text
+    assert r"F_{cdab} = \frac{\partial f_{cd}}{\partial \mathrm{Waa}_{ab}}" in text
     assert r"$$f_{cd} = \tanh\left(z_{cd}\right)$$" in text
-    assert r"$$dWaa_{ab} = \sum_{cd} da_{cd} F_{cdab}$$" in text
-    assert r"F_{cdab} = \delta_{ac}\, \left(1 - f_{cd}^{2}\right)\, a\_prev_{bd}" in text
-    assert r"dWaa_{ab} = \sum_{d} dz_{ad}\, a\_prev_{bd}" in text  # the survivor keeps d
-    assert "dWaa_{cd}" not in text and "F_{abcd}" not in text
+    assert r"$$\mathrm{dWaa}_{ab} = \sum_{cd} \mathrm{da}_{cd} F_{cdab}$$" in text
+    assert r"F_{cdab} = \delta_{ac}\, \left(1 - f_{cd}^{2}\right)\, a_{\mathrm{prev},bd}" in text
+    # the survivor keeps d
+    assert r"\mathrm{dWaa}_{ab} = \sum_{d} \mathrm{dz}_{ad}\, a_{\mathrm{prev},bd}" in text
+    assert r"\mathrm{dWaa}_{cd}" not in text and "F_{abcd}" not in text
     assert "`dWaa_ab = Σ_i dz_ai a_prev_bi`" in text
     assert "2 terms of 3 do not contain Waa and vanish" in text
     # the function keeps its name f, its argument is z, and the readable form's names
