@@ -1,11 +1,12 @@
 """verify and explain timings (issues 11 and 13): the test suite's calls, and the big inputs.
 
-Part one runs the verify/explain tests (``tests/test_verify.py``, ``tests/test_user_stories.py``,
-``tests/test_explain.py``) in this process with ``ed.verify`` and ``ed.explain`` wrapped in a
-timer, so it measures exactly the calls the suite makes; it prints the count, median, 90th
-percentile and maximum of each, and the slowest calls.  Part two times the big inputs of
-issue 13 one by one: a long claim, a claim of 100 repeated terms, a ``where`` dict of 1,000
-entries in order and in reverse order, and a claim program of 2,000 lines.
+Part one runs the verify/explain tests (``tests/claims/test_verify.py``,
+``tests/test_user_stories.py``, ``tests/explanation/test_explain.py``) in this process with
+``ed.verify`` and ``ed.explain`` wrapped in a timer, so it measures exactly the calls the
+suite makes; it prints the count, median, 90th percentile and maximum of each, and the
+slowest calls. Part two times the big inputs of issue 13 one by one: a long claim, a claim
+of 100 repeated terms, a ``where`` dict of 1,000 entries in order and in reverse order, and
+a claim program of 2,000 lines.
 
 Targets (issue 11): verify median under 50 ms and max under 200 ms over the suite's calls,
 explain under 100 ms.  Timings are wall-clock on whatever machine runs this: a benchmark,
@@ -36,7 +37,11 @@ if str(ROOT) not in sys.path:
 
 import einderiv as ed  # noqa: E402
 
-SUITE = ["tests/test_verify.py", "tests/test_user_stories.py", "tests/test_explain.py"]
+SUITE = [
+    "tests/claims/test_verify.py",
+    "tests/test_user_stories.py",
+    "tests/explanation/test_explain.py",
+]
 
 
 class _Timer:

@@ -1,7 +1,7 @@
 """Generate the derivation gallery in docs/gallery/ by running ``einderiv explain``.
 
 Usage: ``python docs/generate.py`` (writes the pages) or ``python docs/generate.py --check``
-(exit 1 when a page is stale).  ``tests/test_docs.py`` runs the check, so a change to
+(exit 1 when a page is stale).  ``tests/docs/test_docs.py`` runs the check, so a change to
 einderiv that changes a derivation fails the tests until the gallery is regenerated.
 Each page is the output of the CLI's ``explain`` command for the commands listed in
 ``GALLERY``, so the docs show exactly what a user gets.

@@ -5,7 +5,7 @@ it is the same file on every machine) and the site's page, which is the notebook
 with nbclient (a local ipykernel, no network) and its outputs written as Markdown: a derivation
 that ``ed.explain`` returns shows as Markdown, an expression as its LaTeX, a verdict as its
 Markdown, anything else as text.  ``python docs/make_notebook.py --check`` exits 1 when
-either file is stale; ``tests/test_notebook.py`` executes the notebook, checks its outputs and
+either file is stale; ``tests/docs/test_notebook.py`` executes the notebook, checks its outputs and
 that both files are current.
 """
 

@@ -1,4 +1,10 @@
-"""Hypothesis profiles for the suite: every property test bounded, in CI and locally.
+"""The suite's shared setup: hypothesis profiles and the numeric oracle as fixtures.
+
+The oracle (``support.oracle``: seeded values with distinct sizes per dim, a printed form
+evaluated with numpy against ``Expr.evaluate``) is offered as the fixtures ``check_numeric``
+and ``values_for``; the layout of the suite is in ``tests/README.md``.
+
+Hypothesis profiles: every property test bounded, in CI and locally.
 
 Tests that fix ``max_examples`` themselves keep it; the others (the end-to-end fuzz of
 ``tests/test_pipeline_fuzz.py``) take it from the profile: ``ci`` (``EINDERIV_CI=1``, set
@@ -10,8 +16,12 @@ within a few minutes on two cores; ``hunt`` is a long search, chosen with
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
+from support import oracle
 
 _BOUNDED = {"deadline": None, "database": None, "derandomize": True,
             "suppress_health_check": [HealthCheck.too_slow]}
@@ -33,3 +43,15 @@ def _profile() -> str:
 
 
 settings.load_profile(_profile())
+
+
+@pytest.fixture
+def check_numeric() -> Callable[..., str]:
+    """The oracle: ``check_numeric(e)`` evaluates ``e.to_numpy()`` against ``e.evaluate``."""
+    return oracle.check_numeric
+
+
+@pytest.fixture
+def values_for() -> Callable[..., dict[str, Any]]:
+    """Seeded float64 values for an expression's symbols, distinct sizes per dim."""
+    return oracle.values_for

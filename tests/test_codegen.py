@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_render import GALLERY, values_for
+from support.gallery import GALLERY
+from support.oracle import values_for
 
 import einderiv as ed
 from einderiv.codewriter import codegen

@@ -15,7 +15,7 @@ factorization is sequential over the diagonal blocks anyway); ``det`` is
 ``sum(log |diag(U)|)``, ``solve`` rechunks the right-hand side's rows to match, and ``inv``
 is ``solve(A, I)`` with the identity in the call's dtype.
 
-Example (needs dask; tests/test_backends.py runs it on a ``distributed`` cluster)::
+Example (needs dask; tests/evaluate/test_backends.py runs it on a ``distributed`` cluster)::
 
     X = da.from_array(X_host, chunks=(250, d))           # many row chunks
     g = ed.compile(ed.grad(loss, "w"), backend="dask")(X=X, w=w, y=y)  # lazy

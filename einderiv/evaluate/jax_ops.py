@@ -10,7 +10,7 @@ data, is skipped for tracers).  Products are ``opt_einsum`` contractions with
 made in the call's dtype (jax arrays cannot be written through strided views); a singular
 matrix gives jax's ``inf``/``nan``, not an error.
 
-Example (needs jax; tests/test_backends.py runs it)::
+Example (needs jax; tests/evaluate/test_backends.py runs it)::
 
     f = ed.compile(2 * ed.symbols("x[n]"), backend="jax")
     jax.jit(lambda x: f(x=x))(jnp.ones(2, dtype=jnp.float32))  # float32 jax array

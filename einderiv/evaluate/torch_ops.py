@@ -11,7 +11,7 @@ writes into tensors autograd may need).  The result never aliases the caller's m
 an input returned as is, or a view of one (``W.T``), is cloned; a broadcast (stride-0)
 result is made contiguous.
 
-Example (needs torch; tests/test_backends.py runs it)::
+Example (needs torch; tests/evaluate/test_backends.py runs it)::
 
     x = ed.symbols("x[n]")
     ed.compile(2 * x, backend="torch")(x=torch.ones(2, dtype=torch.float32))

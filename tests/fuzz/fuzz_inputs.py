@@ -1,6 +1,6 @@
 """Seeded generators of hostile input for every entry point, as plain picklable data.
 
-The texts reuse the seeds, tokens and alphabet of ``tests/test_text_fuzz.py`` (valid
+The texts reuse the seeds, tokens and alphabet of ``tests/text/test_text_fuzz.py`` (valid
 expressions, token soups and their random edits) and the leaves and elementwise forms of
 ``tests/test_pipeline_fuzz.py``; :data:`HOSTILE` adds inputs chosen to break things:
 deep nesting, long chains, overflowing constants, odd unicode, Python syntax outside the
@@ -22,14 +22,14 @@ TESTS = Path(__file__).resolve().parents[1]
 
 def _load(name: str):
     """A module of the test suite by file (the suite's tests are not a package)."""
-    spec = importlib.util.spec_from_file_location(f"_fuzz_{name}", TESTS / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_fuzz_{Path(name).name}", TESTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(module)
     return module
 
 
-_text = _load("test_text_fuzz")
+_text = _load("text/test_text_fuzz")
 _pipeline = _load("test_pipeline_fuzz")
 
 SHAPES: dict[str, str] = dict(_text.SHAPES)
@@ -104,7 +104,7 @@ HOSTILE_SPECS = [
 
 def mutate(text: str, rng: random.Random, edits: int | None = None) -> str:
     """A few random edits of ``text`` (delete, insert a token, replace, duplicate, reverse),
-    as ``tests/test_text_fuzz.py``'s ``mutated`` strategy makes them."""
+    as ``tests/text/test_text_fuzz.py``'s ``mutated`` strategy makes them."""
     for _ in range(edits if edits is not None else rng.randint(1, 4)):
         if not text:
             return rng.choice(TOKENS)

@@ -3,7 +3,7 @@ stays bounded, and no user text is ever executed.
 
 Each input runs in a worker process (``fuzz_worker.py``) whose address space is limited
 with ``resource.setrlimit(RLIMIT_AS)``, with a timeout per input; the inputs are drawn
-from a seeded generator (``fuzz_inputs.py``, reusing ``tests/test_text_fuzz.py``'s seeds
+from a seeded generator (``fuzz_inputs.py``, reusing ``tests/text/test_text_fuzz.py``'s seeds
 and tokens) for a time budget per entry point, and the terminal summary prints the seed
 and the counts.  Escapes that belong to other areas are listed in :data:`KNOWN`: the random
 run tolerates them (counted as ``known``), and each has an exact reproduction below as a

@@ -9,7 +9,7 @@ interpreter (a generation failure or an exception in a body) is reported too: it
 a bug.  One JSON line per call goes to the report: ``{"ok": bool, "why": ..., "test": ...}``.
 
 The tests of the run may fail (some count calls that the check repeats); only the report
-matters to ``tests/test_generated_agreement.py``.
+matters to ``tests/evaluate/test_generated_agreement.py``.
 """
 
 from __future__ import annotations

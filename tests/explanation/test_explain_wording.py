@@ -14,7 +14,7 @@ import pytest
 import einderiv as ed
 from einderiv.explanation import Markdown, index_program
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RNN = "tanh(Waa @ a_prev + Wax @ x + ba)"
 RNN_SHAPES = "Waa[n,n] Wax[n,k] a_prev[n,m] x[k,m] ba[n,1]"
 

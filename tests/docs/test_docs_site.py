@@ -20,7 +20,7 @@ import pytest
 from support import browser
 from support.dom import read_math
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

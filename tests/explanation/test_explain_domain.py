@@ -13,7 +13,7 @@ import pytest
 import einderiv as ed
 from einderiv.sampling import domain_ranges, numeric_check, ranges_note
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _check_section(markdown: str) -> str:

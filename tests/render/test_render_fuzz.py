@@ -6,37 +6,10 @@ import random
 
 import numpy as np
 import pytest
-from test_render import _latex_ok, check_numeric
+from support.oracle import check_numeric, latex_ok
+from support.random_exprs import ALL, A, random_expr
 
 import einderiv as ed
-
-A, B, C, u, v, w, s = ed.symbols("A[n,n] B[n,m] C[m,k] u[n] v[m] w[k] s")
-OPERANDS = [A, B, C, u, v, w, s, A.T, ed.tanh(B), ed.exp(u), B @ v, u @ B, A @ B, C.T @ v]
-ALL = [A, B, C, u, v, w, s]
-LETTERS = {"n": "abg", "m": "cd", "k": "ef"}
-
-
-def random_einsum(rng: random.Random) -> ed.Expr:
-    ops = [rng.choice(OPERANDS) for _ in range(rng.randint(1, 4))]
-    subs = ["".join(rng.choice(LETTERS[d]) for d in op.dims) for op in ops]
-    used = sorted({c for sub in subs for c in sub})
-    rng.shuffle(used)
-    out = "".join(used[: rng.randint(0, min(2, len(used)))])
-    return ed.einsum(",".join(subs) + "->" + out, *ops)
-
-
-def random_expr(rng: random.Random) -> ed.Expr:
-    e = random_einsum(rng)
-    roll = rng.random()
-    if roll < 0.2:
-        e = ed.tanh(e)
-    elif roll < 0.4:
-        other = random_einsum(rng)
-        for _ in range(20):
-            if other.dims == e.dims:
-                return e - 2 * other
-            other = random_einsum(rng)
-    return e
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -45,7 +18,7 @@ def test_random_networks(seed):
     e = random_expr(rng)
     text = check_numeric(e, seed, ALL)
     pytest.importorskip("matplotlib")
-    _latex_ok(e.to_latex())
+    latex_ok(e.to_latex())
     if all(len(f.dims) <= 2 for f in e.walk()) and len(e.dims) <= 2:
         assert "einsum" not in text, text
 

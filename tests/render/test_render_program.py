@@ -11,7 +11,8 @@ import ast
 
 import numpy as np
 import pytest
-from test_render import GALLERY, values_for
+from support.gallery import GALLERY
+from support.oracle import values_for
 
 import einderiv as ed
 from einderiv.render.naming import plan_names

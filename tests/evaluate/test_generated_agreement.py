@@ -13,7 +13,7 @@ import random
 
 import numpy as np
 import pytest
-from test_render_fuzz import ALL, random_expr
+from support.random_exprs import ALL, random_expr
 from textbook.cases import CASES
 from textbook.harness import derivative, sample
 

@@ -16,21 +16,16 @@ from __future__ import annotations
 import os
 import random
 import re
-import sys
-from pathlib import Path
 
 import pytest
+from support.gallery import GALLERY
 from support.katex import katex_errors, missing_tools
-from test_render import GALLERY
-from test_render_fuzz import random_expr
-from test_render_stacks import random_network
+from support.random_exprs import random_expr, random_network
+from textbook.cases import CASES  # noqa: E402
+from textbook.harness import derivative  # noqa: E402
 
 import einderiv as ed
 from einderiv.render import to_index
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from textbook.cases import CASES  # noqa: E402
-from textbook.harness import derivative  # noqa: E402
 
 mathtext = pytest.importorskip("matplotlib.mathtext")
 

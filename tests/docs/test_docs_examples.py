@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["README.md", "docs/index.md", "docs/api.md", "docs/text.md", "docs/symmetric.md",
          "docs/cli.md", "docs/rules.md"]
 PROSE = {

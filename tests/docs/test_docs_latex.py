@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support.katex import katex_errors, missing_tools
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 EXTENSIONS = ["tables", "admonition", "pymdownx.arithmatex", "pymdownx.superfences"]
 

@@ -22,7 +22,7 @@ from einderiv.functions import FUNCTIONS, Composite, Elementwise, Matrix, public
 from einderiv.ir import Func, MatFunc
 from einderiv.testing import check_derivative
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = public_names()
 SIZES = {"n": 3, "m": 4, "k": 5}
 ADDED = (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_render import values_for
 
 import einderiv as ed
 from einderiv.render.kronecker import kronecker_numpy, to_kronecker
@@ -30,7 +29,7 @@ def _symbols():
 
 
 @pytest.mark.parametrize("name,build,text", CASES, ids=[c[0] for c in CASES])
-def test_kronecker_matches_tensor(name, build, text):
+def test_kronecker_matches_tensor(name, build, text, values_for):
     e = build(*_symbols())
     form = to_kronecker(e)
     assert form is not None
@@ -62,7 +61,7 @@ def test_index_form():
     assert ed.vjp(X @ W, "X", "g").to_index() == "F_ab = Σ_i g_ai W_bi"
 
 
-def test_rank4_numpy_fallback_matches():
+def test_rank4_numpy_fallback_matches(values_for):
     X, W, A, B = _symbols()
     e = ed.diff(X.T @ X, "X")
     text = e.to_numpy()
