@@ -167,6 +167,10 @@ GALLERY: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         "The loss `-sum(y * log(softmax(z)))` of logits `z` against a target distribution `y`.",
         [
             (
+                "gradient in the logits as a program",
+                'grad "-sum(y * log(softmax(z)))" --shapes "z[c] y[c]" --wrt z --format program',
+            ),
+            (
                 "gradient in the logits",
                 'explain "-sum(y * log(softmax(z)))" --shapes "z[c] y[c]" --wrt z',
             ),
@@ -196,6 +200,16 @@ GALLERY: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
         "The loss `sum(softplus(-y * (X @ w)))` with labels `y` in {-1, +1}.",
         [
             (
+                "the gradient as a program",
+                'grad "sum(softplus(-y * (X @ w)))" --shapes "X[n,d] w[d] y[n]" --wrt w '
+                "--format program",
+            ),
+            (
+                "the Hessian as a program",
+                'hessian "sum(softplus(-y * (X @ w)))" --shapes "X[n,d] w[d] y[n]" --wrt w '
+                "--format program",
+            ),
+            (
                 "gradient",
                 'explain "sum(softplus(-y * (X @ w)))" --shapes "X[n,d] w[d] y[n]" --wrt w',
             ),
@@ -215,6 +229,11 @@ GALLERY: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             (
                 "∂ (logdet(X) - trace(inv(X) @ S))",
                 'explain "logdet(X) - trace(inv(X) @ S)" --shapes "X[n,n] S[n,n]" --wrt X',
+            ),
+            (
+                "∂ (logdet(X) - trace(inv(X) @ S)) as a program",
+                'grad "logdet(X) - trace(inv(X) @ S)" --shapes "X[n,n] S[n,n]" --wrt X '
+                "--format program",
             ),
         ],
     ),
