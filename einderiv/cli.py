@@ -32,6 +32,8 @@ examples:
   einderiv vjp "tanh(Waa @ a_prev + Wax @ x + ba)" \\
       --shapes "Waa[n,n] Wax[n,k] a_prev[n,m] x[k,m] ba[n,1]" --wrt Waa --cotangent da
   einderiv diff "X @ W" --shapes "X[p,q] W[q,r]" --wrt X --format index
+  einderiv vjp "z = W @ x + b; a = tanh(z)" --shapes "W[n,m] x[m] b[n]" --wrt W \\
+      --cotangent da --format program
   einderiv hessian "sum(log1p(exp(-y * (X @ w))))" --shapes "X[n,d] w[d] y[n]" --wrt w
   einderiv verify "a_prev.T @ dz" "tanh(Waa @ a_prev + Wax @ x + ba)" \\
       --shapes "Waa[n,n] Wax[n,k] a_prev[n,m] x[k,m] ba[n,1]" --wrt Waa --cotangent da \\
@@ -44,7 +46,7 @@ exit codes: 0 success (verify: the claim holds), 1 verify: the claim is wrong,
             3 internal error (a bug in einderiv: please report it)
 """
 
-FORMATS = ("numpy", "latex", "index", "einsum", "json", "markdown")
+FORMATS = ("numpy", "program", "latex", "index", "einsum", "json", "markdown")
 
 
 class _OutputError(Exception):
@@ -132,6 +134,8 @@ def _colour(text: str, code: str, stream: TextIO | None, enabled: bool) -> str:
 def _format(expr, fmt: str, name: str) -> str:
     if fmt == "numpy":
         return expr.to_numpy()
+    if fmt == "program":  # the readable form: numpy lines with named intermediates
+        return expr.to_program(name)
     if fmt == "latex":
         return expr.to_latex()
     if fmt == "index":  # the readable form's lines in index notation, no numpy inside
@@ -141,10 +145,14 @@ def _format(expr, fmt: str, name: str) -> str:
     if fmt == "einsum":
         return expr.to_einsum()
     if fmt == "json":
+        from einderiv.render import to_latex_where
+
         payload = {
             "shape": list(expr.dims),
             "numpy": expr.to_numpy(),
+            "program": expr.to_program(name),
             "latex": expr.to_latex(),
+            "latex_where": to_latex_where(expr, name),
             "index": expr.to_index(),
             "einsum": expr.to_einsum(),
         }

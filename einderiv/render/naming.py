@@ -89,6 +89,11 @@ def _suffix(name: str) -> str:
     return match.group(1) if match else ""
 
 
+def _numbered(base: str, k: int) -> str:
+    """The ``k``-th name on ``base``: ``dh2``, or ``t_2`` after a digit-like end (``a1_2``)."""
+    return f"{base}{k}" if base[-1:].isalpha() else f"{base}_{k}"
+
+
 def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
     """The lines of ``expr``'s readable form: ``(node, name)`` children first.
 
@@ -108,12 +113,17 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
                 convention.setdefault(node.arg.key, "z" + _suffix(user[node.key]))
 
     chosen: dict[str, str] = {}
+    counters: dict[str, int] = {}  # base -> the last number tried: names below it are taken
 
     def fresh(base: str) -> str:
-        name, k = base, 1
+        # ``taken`` only grows, so resuming at the last number gives the name a search from
+        # 1 would: linear in the lines, where dh, dh2, ..., dh1000 searched from 1 each time
+        k = counters.get(base, 1)
+        name = base if k == 1 else _numbered(base, k)
         while name in taken or not name.isidentifier():
             k += 1
-            name = f"{base}{k}" if base[-1:].isalpha() else f"{base}_{k}"
+            name = _numbered(base, k)
+        counters[base] = k
         taken.add(name)
         return name
 

@@ -26,7 +26,8 @@ class SizeSource:
                 self.symbols.append(node)
                 for axis, dim in enumerate(node.dims):
                     self.where.setdefault(dim, f"{node.name}.shape[{axis}]")
-        self.symbols += [s for s in inputs_of(root) if s not in self.symbols]
+        seen = {s.mkey for s in self.symbols}  # a set: T inputs cost T, not T**2
+        self.symbols += [s for s in inputs_of(root) if s.mkey not in seen]
 
     def symbol_with_dims(self, dims: tuple[str, ...]) -> str | None:
         """The name of a symbol of the expression with exactly ``dims`` (for ``np.ones_like``)."""

@@ -316,18 +316,13 @@ def factor_common(rank: int, terms: list[tuple[int, MNode]]) -> MNode:
         parts.append((sign * coeff, tree))
     best: tuple[int, list[int], int] | None = None  # (side, members, size)
     for side in (-1, 0):
-        groups: list[tuple[MNode, list[int]]] = []
+        # by value (trees are frozen dataclasses): one lookup a term, not a scan of the groups
+        groups: dict[MNode, list[int]] = {}
         for k, (_, tree) in enumerate(parts):
             if not (isinstance(tree, MatMul) and len(tree.items) >= 2):
                 continue
-            end = tree.items[side]
-            for item, members in groups:
-                if item == end:
-                    members.append(k)
-                    break
-            else:
-                groups.append((end, [k]))
-        for _, members in groups:
+            groups.setdefault(tree.items[side], []).append(k)
+        for members in groups.values():
             if len(members) >= 2 and (best is None or len(members) > best[2]):
                 best = (side, members, len(members))
     if best is None:

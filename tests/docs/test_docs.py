@@ -40,11 +40,65 @@ def test_gallery_headings_show_the_users_text():
     for name, (_, _, sections) in generate.GALLERY.items():
         text = (ROOT / "docs" / "gallery" / f"{name}.md").read_text()
         headings = [line for line in text.splitlines() if line.startswith("### Derivation")]
-        assert len(headings) == len(sections), name
-        for heading, (_, command) in zip(headings, sections, strict=True):
+        derived = [command for _, command in sections if generate.is_derivation(command)]
+        assert len(headings) == len(derived), name
+        for heading, command in zip(headings, derived, strict=True):
             expression = shlex.split(command)[1]
-            assert f"f = `{expression}`" in heading, (name, heading)
+            # an expression is f; a program's result takes its last line's name (a3, L)
+            assert f" = `{expression}`" in heading, (name, heading)
             assert "np." not in heading, (name, heading)
+
+
+def _program_blocks(text: str) -> list[str]:
+    """The ```python blocks of a page that follow a ``--format program`` command."""
+    blocks = text.split("--format program\n```\n\n```python\n")[1:]
+    return [block.split("\n```", 1)[0] for block in blocks]
+
+
+NEW_PAGES = ("bptt-3-steps", "lstm-cell", "attention", "logistic-cross-entropy", "batch-norm")
+
+
+def test_gallery_pages_show_the_program_form_beside_a_derivation():
+    generate = _generator()
+    shown = [name for name, (_, _, sections) in generate.GALLERY.items()
+             if any("--format program" in c for _, c in sections)]
+    assert {*NEW_PAGES, "rnn-step", "logistic-regression"} <= set(shown)
+    for name in shown:
+        _, _, sections = generate.GALLERY[name]
+        text = (ROOT / "docs" / "gallery" / f"{name}.md").read_text()
+        programs = [c for _, c in sections if "--format program" in c]
+        assert len(programs) < len(sections), name  # programs beside derivations
+        blocks = _program_blocks(text)
+        assert len(blocks) == len(programs), name
+        assert text.count("(`e.to_latex(where=True)`") == len(programs), name
+        for block, command in zip(blocks, programs, strict=True):
+            lines = block.splitlines()
+            wrt = shlex.split(command)[shlex.split(command).index("--wrt") + 1]
+            result = "H" if command.startswith("hessian") else f"d{wrt}"
+            assert lines[-1].startswith(f"{result} = "), (name, lines[-1])
+            assert all(" = " in line for line in lines), (name, block)
+            compile(block, name, "exec")  # Python source, as the contract says
+
+
+def test_gallery_bptt_page_is_the_hand_written_backward_pass():
+    text = (ROOT / "docs" / "gallery" / "bptt-3-steps.md").read_text()
+    block = _program_blocks(text)[0].splitlines()
+    targets = [line.split(" = ", 1)[0] for line in block]
+    assert targets[-1] == "dWaa"
+    # one dz line per step, each step's adjoint from the next one's: dz3, then dz2, then dz1
+    assert [t for t in targets if t.startswith("dz")] == ["dz3", "dz2", "dz1"]
+    assert "dz3" in block[targets.index("dz2")] and "dz2" in block[targets.index("dz1")]
+    for term in ("dz3 @ a2.T", "dz2 @ a1.T", "dz1 @ a0.T"):
+        assert term in block[-1]
+    assert r"\mathrm{dz}_{3}" in text  # the LaTeX twin, one subscript per name
+
+
+def test_gallery_logistic_cross_entropy_is_the_course_form():
+    text = (ROOT / "docs" / "gallery" / "logistic-cross-entropy.md").read_text()
+    gradient, hessian = _program_blocks(text)[:2]
+    assert gradient.splitlines()[-1] == "dw = X.T @ (s - y)"
+    assert gradient.splitlines()[0].startswith("s = ")
+    assert hessian.splitlines()[-1].startswith("H = X.T @ ")
 
 
 def test_mkdocs_build_strict(tmp_path):
