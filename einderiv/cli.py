@@ -145,14 +145,12 @@ def _format(expr, fmt: str, name: str) -> str:
     if fmt == "einsum":
         return expr.to_einsum()
     if fmt == "json":
-        from einderiv.render import to_latex_where
-
         payload = {
             "shape": list(expr.dims),
             "numpy": expr.to_numpy(),
             "program": expr.to_program(name),
             "latex": expr.to_latex(),
-            "latex_where": to_latex_where(expr, name),
+            "latex_where": expr.to_latex(where=True, name=name),
             "index": expr.to_index(),
             "einsum": expr.to_einsum(),
         }

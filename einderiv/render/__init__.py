@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from einderiv.errors import EinderivError
 from einderiv.ir.nodes import Expr
 from einderiv.render.api import matrix_form, network, to_latex, to_numpy
 from einderiv.render.einsum_form import to_einsum
@@ -46,13 +47,17 @@ def _to_numpy(self: Expr) -> str:
     return to_numpy(self)
 
 
-def _to_latex(self: Expr, where: bool = False) -> str:
+def _to_latex(self: Expr, where: bool = False, name: str | None = None) -> str:
     r"""LaTeX of the matrix form (or index form for higher-rank tensors).
 
-    ``where=True`` writes the readable form: the result, then ``where`` and its named
-    parts (``s = \\sigma(X w)``), as :meth:`to_program` names them.
+    ``where=True`` writes the readable form: the result (called ``name``, as
+    :meth:`to_program` calls it), then ``where`` and its named parts (``s = \\sigma(X w)``),
+    as :meth:`to_program` names them.  ``name`` needs ``where=True``.
     """
-    return to_latex_where(self) if where else to_latex(self)
+    if name is not None and not where:
+        raise EinderivError("to_latex(name=...) names the result of the where-form: "
+                            "pass where=True as well")
+    return to_latex_where(self, name) if where else to_latex(self)
 
 
 def _to_program(self: Expr, name: str | None = None) -> str:

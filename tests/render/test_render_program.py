@@ -177,3 +177,14 @@ def test_torch_logsumexp_of_a_scalar_is_the_scalar():
     f = ed.logsumexp(c)
     assert "def f(c):\n    return c" in ed.codegen(f, module="torch")
     assert eval(f.to_numpy(), {"np": np, "c": 0.25}) == 0.25  # noqa: S307
+
+
+def test_the_where_form_takes_the_programs_name():
+    """``to_latex(where=True, name=...)`` calls the result as ``to_program(name)`` does."""
+    X, w, y = ed.symbols("X[n,d] w[d] y[n]")
+    g = ed.grad(ed.sum(ed.softplus(X @ w) - y * (X @ w)), "w")
+    assert g.to_program("dw").splitlines()[-1].startswith("dw = ")
+    assert g.to_latex(where=True, name="dw").startswith(r"\mathrm{dw} = ")
+    assert g.to_latex(where=True, name="grad_w").startswith(r"\mathrm{grad}_{w} = ")
+    with pytest.raises(ed.EinderivError, match="where=True"):
+        g.to_latex(name="dw")
