@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 
 import einderiv as ed
@@ -113,6 +114,18 @@ ROWS = [
      ed.ShapeError, r"the constant nan is not finite", r"as a symbol's value"),
     ("infinite exponent from Python", lambda: ed.symbols("x[n]") ** math.inf,
      ed.ShapeError, r"the constant inf is not finite \(the exponent", r"rescale"),
+    # evaluate and compile: values that do not fit the declarations
+    ("value of the wrong rank", lambda: _f().evaluate({"W": np.ones((2, 3)), "x": np.ones((3, 1))}),
+     ed.EvaluationError, r"symbol 'x' has dims \['m'\] \(rank 1\) but its value has shape",
+     r"reshape it"),
+    ("value not size 1 where declared", lambda: ed.parse("x + b", shapes="x[n,m] b[n,1]").evaluate(
+        {"x": np.ones((2, 3)), "b": np.ones((2, 3))}),
+     ed.EvaluationError, r"axis 1 is declared size 1", r"pass a value with size 1 on that axis"),
+    ("two sizes for one dim", lambda: _f().evaluate({"W": np.ones((2, 3)), "x": np.ones(4)}),
+     ed.EvaluationError, r"dim 'm' has size 3 from 'W' axis 1 but size 4",
+     r"pass values that agree"),
+    ("compile of a non-expression", lambda: ed.compile("W @ x"),
+     ed.EvaluationError, r"compile expects an einderiv expression, got str", r"ed\.parse\(text"),
 ]
 
 

@@ -241,16 +241,19 @@ def shape_error(
     if axis is None:
         raise EvaluationError(
             f"symbol '{sym.name}' has dims {list(sym.dims)} (rank {len(sym.dims)}) but its "
-            f"value has shape {shape} (rank {len(shape)})"
+            f"value has shape {shape} (rank {len(shape)}); pass an array with one axis per "
+            "declared dim (reshape it), or declare the symbol with the value's rank"
         )
     if entry is None:
         raise EvaluationError(
             f"symbol '{sym.name}' axis {axis} is declared size 1 but the value has "
-            f"size {shape[axis]} there (shape {shape})"
+            f"size {shape[axis]} there (shape {shape}); pass a value with size 1 on that "
+            "axis, or declare the axis with a dim name instead of 1"
         )
     size0, owner, axis0 = entry
     where = "sizes=" if owner == "sizes" else f"'{owner}' axis {axis0}"
     raise EvaluationError(
         f"dim '{sym.dims[axis]}' has size {size0} from {where} but size {shape[axis]} from "
-        f"'{sym.name}' axis {axis} (shape {shape}); equal dim names need equal sizes"
+        f"'{sym.name}' axis {axis} (shape {shape}); equal dim names need equal sizes: "
+        "pass values that agree, or declare the axes with different dim names"
     )

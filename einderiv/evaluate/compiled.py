@@ -77,7 +77,8 @@ class Compiled:
     def __init__(self, expr: Expr, backend: str | Backend = "numpy", generate: bool = True) -> None:
         if not isinstance(expr, Expr):
             raise EvaluationError(
-                f"compile expects an einderiv expression, got {type(expr).__name__}"
+                f"compile expects an einderiv expression, got {type(expr).__name__}; build "
+                "one with ed.parse(text, shapes=...) or ed.symbols(...)"
             )
         self.binder = Binder(expr, backend)
         self.backend = self.binder.backend
@@ -385,7 +386,8 @@ def compile(expr: Expr, backend: str = "numpy") -> Compiled:  # noqa: A001 - the
     """
     if not isinstance(expr, Expr):
         raise EvaluationError(
-            f"compile expects an einderiv expression, got {type(expr).__name__}"
+            f"compile expects an einderiv expression, got {type(expr).__name__}; build "
+            "one with ed.parse(text, shapes=...) or ed.symbols(...)"
         )
     key = "compiled" if backend == "numpy" else f"compiled:{backend}"
     cache: dict[str, Any] = expr._cache  # a slot of every node
