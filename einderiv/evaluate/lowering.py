@@ -235,6 +235,7 @@ class Lowering:
             self.running[target] = i
             return
         acc = self.vals[first]
+        assert acc is not None  # the first term's value, kept when it came
         total = self._combine(acc, val, acc.code)
         self.vals[first] = Val(total.code, shape, scale=total.scale, owned=True)
         self.vals[i] = Val("", shape, const=0.0)  # added: the sum sees a zero here
