@@ -40,8 +40,8 @@ class Problem:
     numpy: Callable[[Values], np.ndarray]
     fn: Callable[..., Any]
     cotangent: str | None = None  # name of the cotangent array (vjp)
-    sizes_full: tuple[int, ...] = (100, 250, 500, 1000, 2000)
-    sizes_quick: tuple[int, ...] = (64, 200)
+    sizes_full: tuple[int, ...] = (10, 100, 250, 500, 1000, 2000)
+    sizes_quick: tuple[int, ...] = (10, 64)
 
     def data(self, size: int, seed: int = 0) -> Values:
         """Random float64 inputs of the problem's shapes at ``size``."""
@@ -275,7 +275,7 @@ PROBLEMS: tuple[Problem, ...] = (
         lambda: ed.hessian(_mf_expr(), "U"),
         _mf_hess,
         _mf_fn,
-        sizes_full=(100, 250, 500, 1000),
+        sizes_full=(10, 100, 250, 500, 1000),
     ),
     Problem(
         "rnn-vjp", "rnn", "vjp", ("Waa", "Wax", "a_prev", "x", "ba"),

@@ -2,9 +2,15 @@
 
 Usage::
 
-    python benchmarks/run.py            # full sweep (sizes 100 -> 2000), writes RESULTS.md
-    python benchmarks/run.py --quick    # small sizes, under a minute
+    python benchmarks/run.py            # full run (sizes 10 -> 2000), writes RESULTS.md
+    python benchmarks/run.py --quick    # small sizes, a few minutes
     python benchmarks/run.py --threads 2
+    python benchmarks/run.py --skip-verify   # without the verify/explain section
+
+Sections: the sweep of ``problems.py`` against hand-written numpy and the autodiff peers;
+BPTT (``bptt.py``) at T = 100 for n = 8, 64, 256 and against T at n = 64; verify and explain
+over the test suite's calls (``verify_speed.py``); the symbolic pipeline (parse, derive,
+``to_program``); ``ed.compile`` and the first call at n = 1000; peak memory.
 
 Everything runs in one process, float64 on the CPU, with the thread pools of numpy's
 BLAS, XLA and torch pinned to the same count (set before numpy is imported).  For each
@@ -28,23 +34,28 @@ def _threads_from_argv(argv: list[str]) -> int:
     return 1
 
 
-# Pin thread pools before numpy (or any peer) is imported: the BLAS reads these at load.
-_THREADS = _threads_from_argv(sys.argv)
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(_THREADS)
-os.environ["XLA_FLAGS"] = (
-    os.environ.get("XLA_FLAGS", "")
-    + f" --xla_cpu_multi_thread_eigen={'true' if _THREADS > 1 else 'false'}"
-    + f" intra_op_parallelism_threads={_THREADS}"
-).strip()
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-# XLA's CPU runtime keeps its own thread pool whatever the flags say: pin the whole
-# process to THREADS cores so that every library gets the same compute.
-if hasattr(os, "sched_setaffinity"):
-    _allowed = sorted(os.sched_getaffinity(0))
-    if _THREADS < len(_allowed):
-        os.sched_setaffinity(0, set(_allowed[:_THREADS]))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _pin(threads: int) -> None:
+    """Pin thread pools (before numpy or any peer is imported: the BLAS reads these at load)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + f" --xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
+        + f" intra_op_parallelism_threads={threads}"
+    ).strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    # XLA's CPU runtime keeps its own thread pool whatever the flags say: pin the whole
+    # process to THREADS cores so that every library gets the same compute.
+    if hasattr(os, "sched_setaffinity"):
+        allowed = sorted(os.sched_getaffinity(0))
+        if threads < len(allowed):
+            os.sched_setaffinity(0, set(allowed[:threads]))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+_THREADS = _threads_from_argv(sys.argv) if __name__ == "__main__" else 1
+if __name__ == "__main__":  # imported (tests) it changes nothing process-wide
+    _pin(_THREADS)
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,6 +73,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 import einderiv as ed  # noqa: E402
+from benchmarks import bptt  # noqa: E402
 from benchmarks import peers as peer_mod  # noqa: E402
 from benchmarks.problems import PROBLEMS, Problem  # noqa: E402
 
@@ -71,6 +83,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # run stays within memory (at m = n = 500, k = 4 that batch alone is 4 GB).
 PEER_MAX_SIZE = {"mf-hessian": 250}
 SLOW_SKIP_S = 2.0  # a peer slower than this at one size is skipped at larger sizes
+GROWTH_FROM = 100  # ... as extrapolated from sizes at least this large
+PRIME_BELOW_S = 0.2  # a call faster than this is timed after one untimed call of its own
 
 
 def _time_call(fn: Callable[[], Any], number: int = 1) -> float:
@@ -89,10 +103,15 @@ def _bench_problem(
     single: dict[str, float] = {}
     for name, fn in impls.items():
         single[name] = _time_call(fn)  # warm-up (compiled paths, caches)
+        if single[name] < PRIME_BELOW_S:
+            single[name] = min(single[name], _time_call(fn))
     # Fast calls are timed in batches of >= 2 ms per sample (timer resolution, jitter).
     number = {name: max(1, min(100, int(2e-3 / max(t, 1e-9)))) for name, t in single.items()}
+    # ... after one untimed call: the implementation before it in the round (a peer's
+    # Hessian) leaves the caches and the allocator cold, a cost of its own, not the next's
+    prime = {name: single[name] < PRIME_BELOW_S for name in impls}
     slowest = max(single.values())
-    total_one_round = sum(single[name] * number[name] for name in impls)
+    total_one_round = sum(single[name] * (number[name] + prime[name]) for name in impls)
     repeats = int(max(3, min(41, budget_s / max(total_one_round, 1e-9))))
     if slowest > SLOW_SKIP_S:
         repeats = 1 if slowest > 4 * SLOW_SKIP_S else 3
@@ -104,12 +123,15 @@ def _bench_problem(
         for r in range(repeats):
             order = names[r % len(names):] + names[: r % len(names)]  # rotate
             for name in order:
+                if prime[name]:
+                    impls[name]()
                 times[name].append(_time_call(impls[name], number[name]))
     finally:
         gc.enable()
     for name in names:
         out[name] = {
             "median": statistics.median(times[name]),
+            "best": min(times[name]),
             "repeats": len(times[name]),
             "number": number[name],
         }
@@ -169,7 +191,8 @@ def run_sweep(args: argparse.Namespace, available: list[str]) -> dict[str, Any]:
             following = [s for s in sizes if s > size]
             power = 3 if problem.kind == "hessian" else 2  # row-by-row Hessians: n vjps of n^2
             growth = (following[0] / size) ** power if following else 1.0
-            for peer in available if following else ():
+            # below GROWTH_FROM a call's time is fixed overhead, not work: no extrapolation
+            for peer in available if following and size >= GROWTH_FROM else ():
                 if peer in timed and peer not in skipped and (
                     timed[peer]["median"] * growth > SLOW_SKIP_S
                 ):
@@ -189,14 +212,87 @@ def run_sweep(args: argparse.Namespace, available: list[str]) -> dict[str, Any]:
     return results
 
 
+def bptt_times(
+    sizes: tuple[int, ...], steps: int, against: tuple[int, ...], at: int, budget: float
+) -> dict[str, Any]:
+    """BPTT gradient vs the hand-written loop: at ``steps`` for each n, and against T at n = at.
+
+    Each row: derive (build + grad) seconds, ``ed.compile`` + first call, and the interleaved
+    medians of einderiv and the loop.
+    """
+    out: dict[str, Any] = {"steps": steps, "at": at, "by_size": [], "by_steps": []}
+    cases = [("by_size", steps, n) for n in sizes] + [("by_steps", t, at) for t in against]
+    exprs: dict[int, tuple[ed.Expr, float]] = {}
+    for section, t, n in cases:
+        if t not in exprs:
+            gc.collect()
+            start = time.perf_counter()
+            exprs[t] = (bptt.build(t), time.perf_counter() - start)
+        expr, derive = exprs[t]
+        values = bptt.data(t, n)
+        want = bptt.numpy_loop(values, t)
+        expr._cache.pop("compiled", None)
+        start = time.perf_counter()
+        fn = ed.compile(expr)
+        got = fn.run(values)
+        first = time.perf_counter() - start
+        _check("einderiv (bptt)", got, want)
+        impls = {"numpy": lambda v=values, t=t: bptt.numpy_loop(v, t),
+                 "einderiv": lambda f=fn, v=values: f.run(v)}
+        timed = _bench_problem(None, n, impls, budget)
+        row = {"n": n, "steps": t, "derive": derive, "first": first, "times": timed}
+        out[section].append(row)
+        print(f"bptt T={t:<4d} n={n:<4d} derive={derive * 1e3:.0f}ms first={first * 1e3:.1f}ms "
+              f"numpy={timed['numpy']['median'] * 1e3:.3f}ms "
+              f"einderiv={timed['einderiv']['median'] * 1e3:.3f}ms", flush=True)
+    return out
+
+
+#: the problems' losses as text, for the parse -> derive -> to_program pipeline
+TEXT: dict[str, tuple[str, str]] = {
+    "quadratic": ("x @ A @ x", "x[n] A[n,n]"),
+    "logistic": ("sum(softplus(-y * (X @ w)))", "w[n] X[m,n] y[m]"),
+    "lsq": ("sum((X @ w - y)**2)", "w[n] X[m,n] y[m]"),
+    "mf": ("sum((T - U @ V.T)**2)", "U[m,k] V[n,k] T[m,n]"),
+    "rnn": ("tanh(Waa @ a_prev + Wax @ x + ba)",
+            "Waa[n,n] Wax[n,k] a_prev[n,b] x[k,b] ba[n,1]"),
+    "mlp": ("tanh(X @ W + bias)", "W[k,n] X[b,k] bias[n]"),
+}
+
+
+def _derive_text(problem: Problem) -> ed.Expr:
+    text, shapes = TEXT[problem.family]
+    e = ed.parse(text, shapes=shapes)
+    wrt = problem.args[0]
+    if problem.kind == "gradient":
+        return ed.grad(e, wrt)
+    if problem.kind == "hessian":
+        return ed.hessian(e, wrt)
+    return ed.vjp(e, wrt, problem.cotangent or "g")
+
+
 def symbolic_times(repeats: int) -> dict[str, dict[str, Any]]:
     """Median time of build (derive + simplify) and render (to_numpy) per problem."""
     out: dict[str, dict[str, Any]] = {}
     for problem in PROBLEMS:
         derive: list[float] = []
         render: list[float] = []
+        pipeline: list[float] = []
+        collector_off: list[float] = []
         rendered = True
         for _ in range(repeats):
+            gc.collect()
+            start = time.perf_counter()
+            _derive_text(problem).to_program()
+            pipeline.append(time.perf_counter() - start)
+            gc.collect()
+            gc.disable()  # the same work without Python's cyclic collector pausing it
+            try:
+                start = time.perf_counter()
+                _derive_text(problem).to_program()
+                collector_off.append(time.perf_counter() - start)
+            finally:
+                gc.enable()
             gc.collect()  # drop interned nodes from the previous round: a cold pipeline
             start = time.perf_counter()
             expr = problem.build()
@@ -212,6 +308,8 @@ def symbolic_times(repeats: int) -> dict[str, dict[str, Any]]:
         out[problem.name] = {
             "derive": statistics.median(derive),
             "render": statistics.median(render) if rendered else None,
+            "parse_derive_program": statistics.median(pipeline),
+            "parse_derive_program_gc_off": statistics.median(collector_off),
         }
     return out
 
@@ -238,6 +336,7 @@ def compile_times(size: int) -> dict[str, dict[str, float]]:
         again = time.perf_counter() - end
         out[problem.name] = {
             "compile": mid - start, "first_call": end - mid, "second": again, "hand": hand,
+            "size": min(size, max(problem.sizes_full)),
         }
     return out
 
@@ -304,12 +403,14 @@ def environment(available: list[str], missing: dict[str, str]) -> dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
     parser.add_argument("--full", action="store_true", help="full sweep (the default)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS/XLA/torch threads")
     parser.add_argument("--problems", nargs="*", help="only these problems (by name)")
     parser.add_argument("--out", help="Markdown report path (default benchmarks/RESULTS.md)")
     parser.add_argument("--no-peers", action="store_true", help="einderiv vs numpy only")
+    parser.add_argument("--skip-verify", action="store_true",
+                        help="leave out verify/explain over the test suite's calls")
     args = parser.parse_args(argv)
 
     available, missing = ([], {}) if args.no_peers else peer_mod.available()
@@ -318,7 +419,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: peer {name} skipped ({why})", flush=True)
 
     started = time.perf_counter()
+    load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     sweep = run_sweep(args, available)
+    if args.quick:
+        recurrent = bptt_times((8, 64), 20, (5, 20), 8, 0.05)
+    else:
+        recurrent = bptt_times((8, 64, 256), 100, (10, 25, 50, 100, 200), 64, 1.5)
+    checks: dict[str, Any] = {}
+    if not args.skip_verify:
+        from benchmarks import verify_speed
+
+        checks = verify_speed.collect(big=False)  # the big inputs: verify_speed.py --big
     symbolic = symbolic_times(3 if args.quick else 15)
     compiled = compile_times(300 if args.quick else 1000)
     if args.quick:
@@ -330,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     env = environment(available, missing)
     env["wall_s"] = time.perf_counter() - started
     env["mode"] = "quick" if args.quick else "full"
+    env["load_start"] = load_start
 
     from benchmarks.report import write_report
 
@@ -338,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         default = default.replace(".md", "-quick.md")
     out = args.out or os.path.join(HERE, default)
     raw = {"env": env, "sweep": sweep, "symbolic": symbolic, "compile": compiled,
-           "memory": memory}
+           "memory": memory, "bptt": recurrent, "verify": checks}
     with open(out.replace(".md", ".json"), "w") as handle:
         json.dump(raw, handle, indent=1, default=float)
     write_report(raw, out, available)

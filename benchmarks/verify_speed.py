@@ -149,6 +149,18 @@ def big_timings(limit_s: float = 120.0) -> list[dict]:
     return rows
 
 
+def collect(big: bool = True, slowest: int = 8) -> dict:
+    """The suite's verify/explain statistics (and the big inputs when ``big``), as a dict."""
+    report: dict = {"suite": {}}
+    for name, rows in suite_timings().items():
+        if rows:
+            report["suite"][name] = {**_stats([t for t, _ in rows]), "slowest": [
+                {"ms": 1e3 * t, "test": test} for t, test in sorted(rows, reverse=True)[:slowest]]}
+    if big:
+        report["big"] = big_timings()
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the tables; write them as JSON with ``--json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -13,6 +13,9 @@ with every decision that depends on shapes taken here, once:
   distributed over the product's terms (``A @ x + A.T @ x``: no n x n temporary);
 * sums accumulate into a temporary at its last use; a common factor and constants are
   folded (``1 - t**2`` is ``-(t**2 - 1)``, the sign left for the consumer);
+* a sum of many terms of its own shape, each used by it alone (the T weight-gradient terms
+  of a BPTT loop), is accumulated as its terms come (``dW += dz @ h.T``), not with every
+  term kept alive until the last one exists;
 * elementwise functions are numpy ufuncs written into their argument's buffer at its last
   use (:mod:`einderiv.evaluate.kernels`), else the registry's ``array``;
 * a coefficient stays on a value until a consumer absorbs it (a product's coefficient, a
@@ -49,6 +52,9 @@ _NAME = re.compile(r"^[at]\d+")
 
 #: a sum is distributed over its product when the product reads each entry this often at most
 _DISTRIBUTE_READS = 2.0
+
+#: a sum of at least this many terms accumulates them as they come
+_EARLY_TERMS = 3
 
 
 def _base(code: str) -> str:
@@ -89,6 +95,7 @@ class Lowering:
         self.holders: Counter[str] = Counter()
         self.current: Counter[int] = Counter()
         self.deferred: set[int] = set()
+        self.running: dict[int, int] = {}  # sum -> the term its early terms are added into
         self.expanding = 0  # inside a distributed sum's parts
         self.quiet = False  # does the body need np.errstate?
         self.ctx = ProductContext(
@@ -152,6 +159,7 @@ class Lowering:
                 raise AssertionError(kind)
             self._keep(i, val)
             self._release(i)
+            self._accumulate(i)
         final = self.vals[root]
         assert final is not None  # every node was kept, and the root is never released
         result = self._finish(final, self._shape(nodes[root].dims))
@@ -203,6 +211,38 @@ class Lowering:
             self.holders[base] -= 1
             if self.holders[base] == 0 and base.startswith("t"):
                 self.em.line(f"del {base}")
+
+    def _accumulate(self, i: int) -> None:
+        """Add node ``i`` into the running total of the sum that alone consumes it (doc)."""
+        target = self.p.consumer_of.get(i)
+        if target is None or target >= len(self.p.nodes) or not self.em.dialect.in_place:
+            return
+        node = self.p.nodes[target]
+        if node.kind != "sum" or target in self.deferred:
+            return
+        terms, deltas = self.p.sum_terms[target]
+        consumer = self.p.consumer_of.get(target)
+        if (deltas or len(terms) < _EARLY_TERMS or terms.count(i) != 1
+                or self.p.use_counts[i] != 1
+                or consumer is not None and self.p.nodes[consumer].kind == "product"):
+            return  # a sum a product reads may be distributed over it instead
+        val = self.vals[i]
+        shape = self._shape(node.dims)
+        if (val is None or val.const is not None or val.deferred is not None or not val.owned
+                or val.shape != shape or not val.code.startswith("t")
+                or not val.code.isidentifier() or self.holders[val.code] != 1):
+            return
+        first = self.running.get(target)
+        if first is None:
+            self.running[target] = i
+            return
+        acc = self.vals[first]
+        assert acc is not None  # the first term's value, kept when it came
+        total = self._combine(acc, val, acc.code)
+        self.vals[first] = Val(total.code, shape, scale=total.scale, owned=True)
+        self.vals[i] = Val("", shape, const=0.0)  # added: the sum sees a zero here
+        self.holders[val.code] -= 1
+        self.em.line(f"del {val.code}")
 
     # -- helpers -------------------------------------------------------------------------
     def _fresh(self, shape: Shape) -> bool:

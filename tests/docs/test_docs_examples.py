@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["README.md", "docs/index.md", "docs/api.md", "docs/text.md", "docs/symmetric.md",
-         "docs/cli.md", "docs/rules.md"]
+         "docs/cli.md", "docs/rules.md", "docs/backends.md"]
 PROSE = {
     "the 4-D Jacobian",
     "index notation with the summed index named",
