@@ -35,6 +35,7 @@ from __future__ import annotations
 import ast
 import keyword
 import re
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from einderiv.errors import EinderivError
@@ -184,10 +185,7 @@ def check_generated(expr: Expr, source: str, name: str = "f", module: str = "np"
     >>> check_generated(e, codegen(e)) < 1e-12
     True
     """
-    import numpy as np
-
-    from einderiv.sampling import domain_values
-    from einderiv.testing import default_sizes, random_values
+    from einderiv.testing import default_sizes
 
     convert = _converter(module)
     sizes = default_sizes(expr)
@@ -199,6 +197,18 @@ def check_generated(expr: Expr, source: str, name: str = "f", module: str = "np"
             f"codegen(check=True): the generated code imports a module that is not installed "
             f"({err}); install it or check with module='np'"
         ) from None
+    with _precision(module):
+        return _compare_at_random_values(expr, scope[name], name, convert, sizes, seed)
+
+
+def _compare_at_random_values(expr: Expr, fn: Any, name: str, convert: Any,
+                              sizes: dict[str, int], seed: int) -> float:
+    """The largest difference of ``fn`` from ``evaluate`` at seeded values (see above)."""
+    import numpy as np
+
+    from einderiv.sampling import domain_values
+    from einderiv.testing import random_values
+
     worst = 0.0
     for attempt in ("normal", "domain"):
         rng = np.random.default_rng(seed)
@@ -212,7 +222,7 @@ def check_generated(expr: Expr, source: str, name: str = "f", module: str = "np"
             want = np.asarray(expr.evaluate(values, sizes=sizes), dtype=float)
         if not np.all(np.isfinite(want)):
             continue
-        got = scope[name](**{k: convert(v) for k, v in values.items()})
+        got = fn(**{k: convert(v) for k, v in values.items()})
         got = np.asarray(got.cpu() if hasattr(got, "cpu") else got, dtype=float)
         if got.shape != want.shape or not np.allclose(got, want, rtol=1e-7, atol=1e-9):
             diff = float(np.max(np.abs(got - want))) if got.shape == want.shape else float("inf")
@@ -229,6 +239,15 @@ def check_generated(expr: Expr, source: str, name: str = "f", module: str = "np"
     )
 
 
+def _precision(module: str) -> AbstractContextManager[Any]:
+    """float64 for the check's run: jax's x64 for the check only (no process-wide setting)."""
+    if _MODULES[module][1] == "jnp":
+        import jax
+
+        return jax.enable_x64(True)
+    return nullcontext()
+
+
 def _converter(module: str):
     """A function that turns numpy float64 arrays into the generated code's arrays."""
     prefix = _MODULES[module][1]
@@ -239,7 +258,6 @@ def _converter(module: str):
     if prefix == "jnp":
         import jax
 
-        jax.config.update("jax_enable_x64", True)
         return jax.numpy.asarray
     if prefix == "cp":
         try:

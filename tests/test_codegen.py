@@ -86,10 +86,10 @@ def test_codegen_torch_runs(name, build):
 @pytest.mark.parametrize("name,build", GALLERY[1::4], ids=[g[0] for g in GALLERY[1::4]])
 def test_codegen_jax_runs(name, build):
     jax = pytest.importorskip("jax")
-    jax.config.update("jax_enable_x64", True)
     e = build()
     vals = values_for(e)
-    got = run_generated(codegen(e, module="jax.numpy"), "f", vals)
+    with jax.enable_x64(True):  # for this test only: no setting leaks to later tests
+        got = run_generated(codegen(e, module="jax.numpy"), "f", vals)
     np.testing.assert_allclose(np.asarray(got), e.evaluate(vals), rtol=1e-7, atol=1e-9)
 
 
@@ -178,3 +178,14 @@ def test_cupy_source_uses_cp_and_cupyx():
     except ImportError:
         with pytest.raises(ed.EinderivError, match="cupy is not installed"):
             codegen(ed.erf(x), module="cupy", check=True)
+
+
+def test_a_jax_check_leaves_jax_settings_alone():
+    """check=True runs jax code in float64 for the check only: no process-wide x64 switch."""
+    jax = pytest.importorskip("jax")
+    f = ed.parse("sum(tanh(W @ x))", shapes="W[n,m] x[m]")
+    before = bool(jax.config.read("jax_enable_x64"))
+    with jax.enable_x64(False):
+        codegen(ed.grad(f, "W"), module="jax.numpy", check=True)
+        assert not jax.config.read("jax_enable_x64")
+    assert bool(jax.config.read("jax_enable_x64")) == before
