@@ -1,8 +1,18 @@
-"""Printing matrix-form trees as numpy text."""
+"""Printing matrix-form trees as numpy text, in numpy's, torch's or jax's spelling.
+
+The dialect (``"np"``, ``"torch"``, ``"jax"``) is a parameter passed down the printer, never
+state of the process: two threads printing the same tree in different dialects each get
+their own spelling (codegen's ``module="torch"`` passes ``"torch"``).
+
+>>> from einderiv.render.tree import Call, Leaf
+>>> s = Call(1, "sigmoid", (Leaf(1, "x"),))
+>>> to_text(s), to_text(s, "torch")
+('1 / (1 + np.exp(-x))', 'torch.sigmoid(x)')
+"""
 
 from __future__ import annotations
 
-import contextlib
+from typing import Literal
 
 from einderiv.functions import FUNCTIONS, Elementwise, Matrix
 from einderiv.render.compose import scale
@@ -34,14 +44,18 @@ from einderiv.render.tree import (
 # -- numpy text ---------------------------------------------------------------------------
 
 
-def number_text(value: float) -> str:
+Dialect = Literal["np", "torch", "jax"]
+DIALECTS: tuple[str, ...] = ("np", "torch", "jax")
+
+
+def number_text(value: float, dialect: str = "np") -> str:
     """A number as numpy text, exact and short (``np.pi / 2``, ``1 / 3``)."""
-    return number_text_prec(value, _plain())[0]
+    return number_text_prec(value, _plain(dialect))[0]
 
 
-def _plain() -> bool:
+def _plain(dialect: str) -> bool:
     """Numbers without ``np.sqrt``: torch has no sqrt of a Python number."""
-    return _DIALECT[-1] == "torch"
+    return dialect == "torch"
 
 
 def _wrap(text_prec: tuple[str, int], need: int) -> str:
@@ -49,48 +63,40 @@ def _wrap(text_prec: tuple[str, int], need: int) -> str:
     return text if prec >= need else f"({text})"
 
 
-_DIALECT = ["np"]  # "torch", "jax": the registry's spellings for those (see codegen)
+def _np(node: MNode, d: str) -> tuple[str, int]:
+    """``node``'s text and precedence in dialect ``d``, memoized on the node per dialect.
 
-
-@contextlib.contextmanager
-def dialect(name: str):
-    """Print numpy text in ``name``'s spelling (``"np"``, ``"torch"``, ``"jax"``) in the block."""
-    _DIALECT.append(name)
-    try:
-        yield
-    finally:
-        _DIALECT.pop()
-
-
-def _np(node: MNode) -> tuple[str, int]:
-    attr = "_np_" + _DIALECT[-1]
+    The memo is a pure function of the (immutable) tree and the dialect, so sharing it
+    between threads changes nothing that is printed.
+    """
+    attr = "_np_" + d
     cached = node.__dict__.get(attr)
     if cached is None:
         for part in post_order(node):  # children first: one level of recursion at most
             if attr not in part.__dict__:
-                object.__setattr__(part, attr, _np_uncached(part))
+                object.__setattr__(part, attr, _np_uncached(part, d))
         cached = node.__dict__[attr]
     return cached
 
 
-def _np_uncached(node: MNode) -> tuple[str, int]:
+def _np_uncached(node: MNode, d: str) -> tuple[str, int]:
     if isinstance(node, Leaf):
         return node.text, ATOM
     if isinstance(node, Tensor):
-        return _np(node.body)
+        return _np(node.body, d)
     if isinstance(node, Einsum):
-        return _np_einsum(node), ATOM
+        return _np_einsum(node, d), ATOM
     if isinstance(node, Permute):
-        method = "permute" if _DIALECT[-1] == "torch" else "transpose"  # torch's transpose swaps
-        return f"{_wrap(_np(node.arg), ATOM)}.{method}({', '.join(map(str, node.axes))})", ATOM
+        method = "permute" if d == "torch" else "transpose"  # torch's transpose swaps
+        return f"{_wrap(_np(node.arg, d), ATOM)}.{method}({', '.join(map(str, node.axes))})", ATOM
     if isinstance(node, Num):
-        return number_text_prec(node.value, _plain())
+        return number_text_prec(node.value, _plain(d))
     if isinstance(node, Transpose):
-        return _wrap(_np(node.arg), ATOM) + ".T", ATOM
+        return _wrap(_np(node.arg, d), ATOM) + ".T", ATOM
     if isinstance(node, MatMul):
         if len(node.items) == 1:
-            return _np(node.items[0])
-        return " @ ".join(_wrap(_np(i), UNARY) for i in node.items), MUL
+            return _np(node.items[0], d)
+        return " @ ".join(_wrap(_np(i, d), UNARY) for i in node.items), MUL
     if isinstance(node, Mul):
         dens = [i for i in node.items if _is_reciprocal(i)]
         nums = [i for i in node.items if not _is_reciprocal(i)]
@@ -99,53 +105,53 @@ def _np_uncached(node: MNode) -> tuple[str, int]:
         for item in nums:
             if bare:
                 item = _row(item, node.rank)  # trailing-axis broadcasting needs no index
-            parts.append(_wrap(_np(item), UNARY) if len(nums) > 1 else _np(item)[0])
-        if len(nums) == 1 and _np(nums[0])[1] < MUL:
+            parts.append(_wrap(_np(item, d), UNARY) if len(nums) > 1 else _np(item, d)[0])
+        if len(nums) == 1 and _np(nums[0], d)[1] < MUL:
             parts = [f"({parts[0]})"]
         text = " * ".join(parts) if parts else "1"
         for den in dens:
-            text += " / " + _wrap(_np(den.args[0]), ATOM)  # type: ignore[attr-defined]
+            text += " / " + _wrap(_np(den.args[0], d), ATOM)  # type: ignore[attr-defined]
         return text, MUL
     if isinstance(node, Scale):
-        inner = _np(node.arg)
+        inner = _np(node.arg, d)
         if node.coeff == -1.0:
             return "-" + _wrap(inner, MUL), UNARY if inner[1] > MUL else MUL
-        return scaled_text(node.coeff, _wrap(inner, MUL), _plain()), MUL
+        return scaled_text(node.coeff, _wrap(inner, MUL), _plain(d)), MUL
     if isinstance(node, Add):
         out = ""
         bare = _rows_broadcast(tuple(t for _, t in node.terms), node.rank)
         for index, (sign, term) in enumerate(node.terms):
             if bare:
                 term = _row(term, node.rank)  # a row broadcasts without an index
-            text = _wrap(_np(term), MUL)
+            text = _wrap(_np(term, d), MUL)
             if index == 0:
-                out = text if sign > 0 else "-" + _wrap(_np(term), UNARY)
+                out = text if sign > 0 else "-" + _wrap(_np(term, d), UNARY)
             else:
                 out += (" + " if sign > 0 else " - ") + text
         return out, ADD
     if isinstance(node, ReduceSum):
-        base = _wrap(_np(node.arg), ATOM)
+        base = _wrap(_np(node.arg, d), ATOM)
         if node.axis is None:
             return base + ".sum()", ATOM
         keep = ", keepdims=True" if node.keepdims else ""
         axis = node.axis if isinstance(node.axis, int) else f"({', '.join(map(str, node.axis))})"
         return f"{base}.sum(axis={axis}{keep})", ATOM
     if isinstance(node, Expand):
-        base = _wrap(_np(node.arg), ATOM)
+        base = _wrap(_np(node.arg, d), ATOM)
         return base + ("[:, None]" if node.axis == 0 else "[None, :]"), ATOM
     if isinstance(node, Call):
-        return _np_call(node)
+        return _np_call(node, d)
     raise AssertionError(node)  # pragma: no cover
 
 
-def _np_einsum(node: Einsum) -> str:
+def _np_einsum(node: Einsum, d: str) -> str:
     """``np.einsum(...)``, with ``optimize=True`` past two operands.
 
     numpy then contracts pairwise along a good path instead of running one loop over every
     index combination (23 operands: 10^11 steps).
     """
-    args = ", ".join(_np(op)[0] for op in node.operands)
-    fast = ", optimize=True" if len(node.operands) > 2 and _DIALECT[-1] != "torch" else ""
+    args = ", ".join(_np(op, d)[0] for op in node.operands)
+    fast = ", optimize=True" if len(node.operands) > 2 and d != "torch" else ""
     return f"np.einsum('{node.spec}', {args}{fast})"
 
 
@@ -180,9 +186,9 @@ _NP_CALLS = {
 }
 
 
-def _np_call(node: Call) -> tuple[str, int]:
+def _np_call(node: Call, d: str) -> tuple[str, int]:
     bare = len(node.args) > 1 and _rows_broadcast(node.args, node.rank)
-    args = [_np(_row(a, node.rank) if bare else a)[0] for a in node.args]
+    args = [_np(_row(a, node.rank) if bare else a, d)[0] for a in node.args]
     if node.fn in _NP_CALLS:
         return f"{_NP_CALLS[node.fn]}({', '.join(args)})", ATOM
     arg = node.args[0]
@@ -190,37 +196,40 @@ def _np_call(node: Call) -> tuple[str, int]:
         axes = node.param
         assert isinstance(axes, tuple)
         if not axes:  # over no axis (of a scalar): log(exp(a)) is a itself
-            return _np(arg)
-        if _DIALECT[-1] == "torch":
+            return _np(arg, d)
+        if d == "torch":
             return f"torch.logsumexp({args[0]}, dim={axes if len(axes) > 1 else axes[0]})", ATOM
         # a sum of the log and the max: parenthesized only where an operator needs it
-        return numpy_logsumexp(_wrap(_np(arg), ATOM), axes, arg.rank)[1:-1], ADD
+        return numpy_logsumexp(_wrap(_np(arg, d), ATOM), axes, arg.rank)[1:-1], ADD
     if node.fn == "solve":
         return numpy_solve(args[0], args[1], node.args[1].rank), ATOM
     entry = FUNCTIONS[node.fn]
     assert isinstance(entry, Elementwise | Matrix), node.fn
-    if {"torch": entry.torch, "jax": entry.jax}.get(_DIALECT[-1]):
-        return registry_spelling(node.fn, args, _DIALECT[-1]), ATOM
+    if {"torch": entry.torch, "jax": entry.jax}.get(d):
+        return registry_spelling(node.fn, args, d), ATOM
     if node.fn == "pow":  # spelled with operators (see the registry's schema)
         p = node.param
         assert isinstance(p, float)
         if p == -1.0:
-            return f"1 / {_wrap(_np(arg), UNARY)}", MUL
+            return f"1 / {_wrap(_np(arg, d), UNARY)}", MUL
         if p == 0.5:
             return f"np.sqrt({args[0]})", ATOM
-        exponent = _wrap(number_text_prec(p, _plain()), ATOM) if p >= 0 else f"({number_text(p)})"
-        return f"{_wrap(_np(arg), ATOM)}**{exponent}", POW
+        exponent = _wrap(number_text_prec(p, _plain(d)), ATOM) if p >= 0 else (
+            f"({number_text_prec(p, _plain(d))[0]})")
+        return f"{_wrap(_np(arg, d), ATOM)}**{exponent}", POW
     if node.fn == "sigmoid":  # numpy has no sigmoid
         if isinstance(arg, Scale) and arg.coeff < 0:  # sigmoid(-u) = 1 / (1 + exp(u))
-            return f"1 / (1 + np.exp({_np(scale(-arg.coeff, arg.arg))[0]}))", MUL
-        return f"1 / (1 + np.exp(-{_wrap(_np(arg), UNARY)}))", MUL
+            return f"1 / (1 + np.exp({_np(scale(-arg.coeff, arg.arg), d)[0]}))", MUL
+        return f"1 / (1 + np.exp(-{_wrap(_np(arg, d), UNARY)}))", MUL
     return registry_spelling(node.fn, args), ATOM
 
 
-def to_text(node: MNode) -> str:
-    """The numpy text of a matrix tree.
+def to_text(node: MNode, dialect: Dialect = "np") -> str:
+    """The numpy text of a matrix tree in ``dialect``'s spelling (``"np"``, ``"torch"``, ``"jax"``).
 
     >>> to_text(MatMul(1, (Transpose(2, Leaf(2, "W")), Leaf(1, "g"))))
     'W.T @ g'
     """
-    return _np(node)[0]
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}")
+    return _np(node, dialect)[0]
