@@ -64,7 +64,7 @@ ENTRIES: list[Composite] = [
         name="softmax", summary="exp(x) / sum(exp(x)) over axis (last by default), stable",
         options=(("axis", -1),),
         example=Example(
-            "z[n]", "softmax(z)", "np.exp(z - (np.log(np.exp(z - z.max()).sum()) + z.max()))"
+            "z[n]", "softmax(z)", "np.exp(z - z.max()) / np.exp(z - z.max()).sum()"
         ),
     ),
     Composite(

@@ -253,6 +253,12 @@ def _tex_call(node: Call) -> tuple[str, float]:
         return _juxtapose([a, b + "^\\top"], edges), MUL
     if node.fn == "logsumexp":
         return r"\log\sum\exp" + _paren(inner), ATOM
+    if node.fn == "softmax":
+        return r"\mathrm{softmax}" + _paren(inner), ATOM
+    if node.fn == "softmax_exp":  # the exponential a softmax normalizes, shifted by its max
+        return r"\exp" + _paren(inner + r" - \max " + tex_wrapped(tex(arg), ATOM)), ATOM
+    if node.fn == "softmax_normalize":
+        return r"\frac{" + inner + r"}{\sum " + tex_wrapped(tex(arg), ATOM) + "}", ATOM
     if node.fn == "pow":
         p = node.param
         assert isinstance(p, float)

@@ -4,7 +4,8 @@ Contract: :func:`plan_names` returns, for an expression DAG, the nodes that the 
 form writes as lines ``NAME = EXPR`` (children before parents) and their names.  A part
 gets a line when the user named it (a program's assignment), when it is used more than
 once, or when it is a function a textbook always names (a sigmoid ``s``, a softmax ``p``
-or ``P``, a logsumexp ``lse``, computed stably on a line of its own), or when it nests
+or ``P``, a logsumexp ``lse`` unless it only shifts a softmax, computed stably on a line of
+its own), or when it nests
 deeper than :data:`MAX_LINE_DEPTH` operations below the last named part.  Names come from,
 in order: the user's program (``a1``, ``P``); the differential of a named part (the
 adjoint or tangent of ``z`` is ``dz``); the textbook convention (the argument of a named
@@ -38,7 +39,7 @@ from einderiv.ir.nodes import (
     topological,
     unwrap,
 )
-from einderiv.ir.patterns import is_activation, softmax_argument
+from einderiv.ir.patterns import is_activation, softmax_argument, softmax_shift
 from einderiv.ir.traversal import use_counts
 
 _SUFFIX = re.compile(r"(_?[0-9]+|_[A-Za-z0-9]+)$")
@@ -107,6 +108,23 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
             if not is_trivial(node.arg):
                 convention.setdefault(node.arg.key, "z" + _suffix(user[node.key]))
 
+    # a logsumexp used only as a softmax's shift is part of that softmax's lines
+    # and the softmax's argument, which its stable spelling reads twice, gets a line
+    inside_softmax: set[str] = set()
+    arguments: set[str] = set()
+    for node in order:
+        shift = softmax_shift(node)
+        if shift is None or shift[1].key in user:
+            continue
+        z, lse = shift
+        shifted = node.children[0]
+        minus = next(t for t in shifted.children if lse in t.children)
+        if uses.get(shifted.key) == 1 and uses.get(minus.key) == 1 and uses.get(lse.key) == 1:
+            inside_softmax.update((lse.key, minus.key, shifted.key))
+            if not is_trivial(z):
+                arguments.add(z.key)
+                convention.setdefault(z.key, "Z" if len(z.dims) >= 2 else "z")
+
     chosen: dict[str, str] = {}
 
     def fresh(base: str) -> str:
@@ -132,14 +150,14 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
     counter = 0
     depth: dict[str, int] = {}  # nesting below the node, down to named parts and atoms
     for node in order:
-        if node is body or is_trivial(node):
+        if node is body or is_trivial(node) or node.key in inside_softmax:
             continue
         usual = _always_named(node)
         derived = node.key in primal_of and primal_name(primal_of[node.key]) is not None
         depth[node.key] = 1 + max((depth.get(c.key, 0) for c in node.children), default=0)
         deep = depth[node.key] >= MAX_LINE_DEPTH
         if (node.key not in user and usual is None and not derived and not deep
-                and uses.get(node.key, 0) < 2):
+                and uses.get(node.key, 0) < 2 and node.key not in arguments):
             continue
         depth[node.key] = 0
         if node.key in user:

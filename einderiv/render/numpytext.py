@@ -203,6 +203,8 @@ def _np_call(node: Call, d: str) -> tuple[str, int]:
         return numpy_logsumexp(_wrap(_np(arg, d), ATOM), axes, arg.rank)[1:-1], ADD
     if node.fn == "solve":
         return numpy_solve(args[0], args[1], node.args[1].rank), ATOM
+    if node.fn in SOFTMAX_PARTS:
+        return _np_softmax(node, d)
     entry = FUNCTIONS[node.fn]
     assert isinstance(entry, Elementwise | Matrix), node.fn
     if {"torch": entry.torch, "jax": entry.jax}.get(d):
@@ -222,6 +224,46 @@ def _np_call(node: Call, d: str) -> tuple[str, int]:
             return f"1 / (1 + np.exp({_np(scale(-arg.coeff, arg.arg), d)[0]}))", MUL
         return f"1 / (1 + np.exp(-{_wrap(_np(arg, d), UNARY)}))", MUL
     return registry_spelling(node.fn, args), ATOM
+
+
+SOFTMAX_PARTS = ("softmax", "softmax_exp", "softmax_normalize")
+"""Calls of a softmax over ``param``'s axes: whole, its shifted exponential ``e``, and
+``e`` normalized (the readable form writes a softmax as those two lines)."""
+
+
+def _reduce_args(axes: tuple[int, ...], rank: int, d: str) -> str:
+    """The arguments of a keepdims reduction over ``axes`` (none over every axis)."""
+    if len(axes) == rank:
+        return ""
+    ax = axes[0] if len(axes) == 1 else axes
+    return f"dim={ax}, keepdim=True" if d == "torch" else f"axis={ax}, keepdims=True"
+
+
+def _np_softmax(node: Call, d: str) -> tuple[str, int]:
+    """A softmax, stable as evaluation is: its exponential is shifted by the max.
+
+    ``np.exp(z - z.max())`` (``softmax_exp``), ``e / e.sum()`` (``softmax_normalize``),
+    or both in one expression (``softmax``; torch has its own ``torch.softmax``).
+    """
+    axes = node.param
+    assert isinstance(axes, tuple)
+    arg = node.args[0]
+    rank = arg.rank
+    red = _reduce_args(axes, rank, d)
+    if node.fn == "softmax_normalize":
+        return f"{_wrap(_np(arg, d), UNARY)} / {_wrap(_np(arg, d), ATOM)}.sum({red})", MUL
+    if node.fn == "softmax" and d == "torch":
+        if len(axes) == 1:
+            return f"torch.softmax({_np(arg, d)[0]}, dim={axes[0]})", ATOM
+        dims = f"dim={axes}, keepdim=True" if len(axes) < rank else f"dim={tuple(range(rank))}"
+        return f"torch.exp({_wrap(_np(arg, d), ADD)} - torch.logsumexp({_np(arg, d)[0]}, "\
+               f"{dims}))", ATOM
+    peak = "amax" if d == "torch" and red else "max"
+    module = "torch" if d == "torch" else "np"  # jax: codegen turns np. into jnp.
+    shifted = f"{module}.exp({_wrap(_np(arg, d), ADD)} - {_wrap(_np(arg, d), ATOM)}.{peak}({red}))"
+    if node.fn == "softmax_exp":
+        return shifted, ATOM
+    return f"{shifted} / {shifted}.sum({red})", MUL
 
 
 def to_text(node: MNode, dialect: Dialect = "np") -> str:

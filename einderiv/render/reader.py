@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from einderiv.ir.canonical import is_symmetric
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol
+from einderiv.ir.patterns import softmax_shift
 from einderiv.render.compose import mul, scale
 from einderiv.render.latex import indexed, latex_name, tex, tex_wrapped
 from einderiv.render.letters import index_names, letter
@@ -99,6 +100,12 @@ class Renderer:
 
     def _func(self, node: Func) -> MNode:
         rank = len(node.dims)
+        shift = softmax_shift(node)
+        if shift is not None and shift[1].axes and shift[1].key not in self.names:
+            # exp(z - logsumexp(z)) whose logsumexp has no line: the softmax of z, which the
+            # printers spell stably (shifted by the max) and as a textbook does
+            z, lse = shift
+            return Call(rank, "softmax", (self.full(z),), lse.axes)
         if len(node.args) == 1:
             (arg,) = (self.full(a) for a in node.args)
             return Call(rank, node.name, (arg,), node.param if node.name == "pow" else None)
