@@ -124,3 +124,27 @@ def test_column_vector_quadratic_form_factors():
 def test_sum_gradient_is_ones_like():
     X = ed.symbols("X[n,d]")
     assert _program(ed.grad(ed.sum(X), X), "dX") == ["dX = np.ones_like(X)"]
+
+
+def test_a_sum_divided_by_its_count_is_a_mean():
+    loss = ed.parse("mean((X @ w + b - y)**2) / 2", shapes="X[n,d] w[d] b y[n]")
+    assert _program(ed.grad(loss, "b"), "db") == ["db = (X @ w + b - y).mean()"]
+    var = ed.parse("var(X, axis=0)", shapes="X[n,d]")
+    assert _program(var, "v") == ["v = ((X - X.mean(axis=0, keepdims=True))**2).mean(axis=0)"]
+    # divided by the size of another dim (X.shape[0] is n, the summed axis is d): no mean
+    other = ed.parse("sum(X, axis=1) / X.shape[0]", shapes="X[n,d]")
+    (line,) = _program(other, "r")
+    assert ".mean(" not in line and ".sum(axis=1)" in line
+
+
+def test_a_mean_in_torch_codegen_keeps_its_dims():
+    torch = pytest.importorskip("torch")
+    f = ed.parse("sum(var(X, axis=0) * g)", shapes="X[n,d] g[d]")
+    e = ed.grad(f, "X")
+    source = ed.codegen(e, module="torch")
+    assert ".mean(dim=0, keepdim=True)" in source
+    values = _values(e)
+    scope: dict = {}
+    exec(compile(source, "<codegen>", "exec"), scope)  # noqa: S102 - our own output
+    got = scope["f"](**{k: torch.tensor(v) for k, v in values.items()}).numpy()
+    np.testing.assert_allclose(got, e.evaluate(values), rtol=1e-9, atol=1e-12)

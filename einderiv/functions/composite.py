@@ -33,13 +33,13 @@ ENTRIES: list[Composite] = [
     ),
     Composite(
         name="mean", summary="mean over axes (all by default)", arrays=("a",), options=_AXIS,
-        method=True, example=Example("X[n,m]", "mean(X, axis=1)", "X.sum(axis=1) / X.shape[1]"),
+        method=True, example=Example("X[n,m]", "mean(X, axis=1)", "X.mean(axis=1)"),
     ),
     Composite(
         name="var", summary="variance over axes (all by default), ddof 0", arrays=("a",),
         options=_AXIS, method=True, expand=_var,
         example=Example(
-            "x[n]", "var(x)", "((x - x.sum() / x.shape[0])**2).sum() / x.shape[0]"
+            "x[n]", "var(x)", "((x - x.mean())**2).mean()"
         ),
     ),
     Composite(
@@ -47,7 +47,7 @@ ENTRIES: list[Composite] = [
         arrays=("a",), options=_AXIS, method=True,
         expand=lambda ops, a, axis, keepdims: ops.sqrt(ops.var(a, axis, keepdims)),
         example=Example(
-            "x[n]", "std(x)", "np.sqrt(((x - x.sum() / x.shape[0])**2).sum() / x.shape[0])"
+            "x[n]", "std(x)", "np.sqrt(((x - x.mean())**2).mean())"
         ),
     ),
     Composite(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from einderiv.functions import FUNCTIONS, Elementwise, Matrix
 from einderiv.render.numbers import number_latex
@@ -167,6 +168,9 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
             else:
                 out += (" + " if sign > 0 else " - ") + text
         return out, ADD
+    if isinstance(node, ReduceSum) and node.mean is not None:  # 1/n times the sum
+        total = tex(replace(node, mean=None))
+        return tex_wrapped(tex(node.mean), MUL) + " " + tex_wrapped(total, MUL), MUL
     if isinstance(node, ReduceSum):
         arg = tex_wrapped(tex(node.arg), POW)
         if node.axis is None:

@@ -131,11 +131,15 @@ def _np_uncached(node: MNode, d: str) -> tuple[str, int]:
         return out, ADD
     if isinstance(node, ReduceSum):
         base = _wrap(_np(node.arg, d), ATOM)
+        method = "sum" if node.mean is None else "mean"
         if node.axis is None:
-            return base + ".sum()", ATOM
-        keep = ", keepdims=True" if node.keepdims else ""
+            return f"{base}.{method}()", ATOM
         axis = node.axis if isinstance(node.axis, int) else f"({', '.join(map(str, node.axis))})"
-        return f"{base}.sum(axis={axis}{keep})", ATOM
+        if d == "torch":
+            keep = ", keepdim=True" if node.keepdims else ""
+            return f"{base}.{method}(dim={axis}{keep})", ATOM
+        keep = ", keepdims=True" if node.keepdims else ""
+        return f"{base}.{method}(axis={axis}{keep})", ATOM
     if isinstance(node, Expand):
         base = _wrap(_np(node.arg, d), ATOM)
         return base + ("[:, None]" if node.axis == 0 else "[None, :]"), ATOM

@@ -156,10 +156,14 @@ class Renderer:
             for label in set(labels):
                 counts[label] = counts.get(label, 0) + 1
         coeff = node.coeff
+        divisors: dict[str, list[MNode]] = {}  # 1 / size(d) factors, by dim: a mean's
         for factor, labels in node.factors:
             if len(labels) > 2:
                 raise NoMatrixFormError
             tree = self.full(factor)
+            if not labels and _reciprocal_size(factor) is not None:
+                divisors.setdefault(_reciprocal_size(factor), []).append(tree)  # type: ignore
+                continue
             if isinstance(tree, Scale):  # a product is linear in each factor
                 coeff *= tree.coeff
                 tree = tree.arg
@@ -182,7 +186,17 @@ class Renderer:
         trace: list[Step] = []
         ops = diag_deltas(ops, trace)
         ops, relabelled = unit_axes(ops, out, ldims, trace)
-        ops, scalars = read_network(ops, out, trace, scalars)
+
+        def mean(gone: tuple[int, ...]) -> MNode | None:
+            """The reciprocal sizes of ``gone``'s dims if the product divides by them all."""
+            dims = [ldims[lab] for lab in gone]
+            if any(dims.count(d) > len(divisors.get(d, ())) for d in dims):
+                return None
+            spent = [divisors[d].pop() for d in dims]
+            return mul(*spent)
+
+        ops, scalars = read_network(ops, out, trace, scalars, mean if divisors else None)
+        scalars = [*scalars, *(t for trees in divisors.values() for t in trees)]
         def ones(dim: str) -> MNode:
             return Leaf(1, f"np.ones({self.size(dim)})", r"\mathbf{1}", kind="ones")
 
@@ -241,6 +255,14 @@ class Renderer:
                 subs.append(letter(label))
         spec = ",".join(subs) + "->" + "".join(letter(x) for x in node.out)
         return Einsum(len(node.out), spec, tuple(operands), _latex_index_product(node, self))
+
+
+def _reciprocal_size(node: Expr) -> str | None:
+    """The dim ``d`` when ``node`` is ``1 / size(d)``, else None."""
+    if (isinstance(node, Func) and node.name == "pow" and node.param == -1.0
+            and isinstance(node.args[0], Size)):
+        return node.args[0].dim
+    return None
 
 
 def _latex_index_product(node: Product, renderer: Renderer) -> str:

@@ -130,9 +130,15 @@ def orient(tree: MNode, labels: Labels, want: Labels) -> MNode:
 
 
 def read_network(
-    ops: list[Operand], out: Labels, trace: list[Step], scalars: list[MNode] | None = None
+    ops: list[Operand], out: Labels, trace: list[Step], scalars: list[MNode] | None = None,
+    mean: Callable[[tuple[int, ...]], MNode | None] | None = None,
 ) -> tuple[list[Operand], list[MNode]]:
-    """Apply the reading rules until none fits; return what is left and the scalars."""
+    """Apply the reading rules until none fits; return what is left and the scalars.
+
+    ``mean(labels)``, where given, hands over the reciprocal of the summed labels' sizes
+    when the product divides by them (and it is then spent): the sum that reduces those
+    labels is their mean, ``x.mean(axis=0)`` rather than ``x.sum(axis=0) / X.shape[0]``.
+    """
     scalars = [] if scalars is None else scalars
     outs = set(out)
     while True:
@@ -141,7 +147,7 @@ def read_network(
         counts = _counts(ops)
         step = (
             _elementwise(ops, outs, counts, trace)
-            or _reduce(ops, outs, counts, trace)
+            or _reduce(ops, outs, counts, trace, mean)
             or _contract(ops, out, outs, counts, trace)
             or _spread(ops, out, outs, counts, trace)
         )
@@ -173,18 +179,18 @@ def _elementwise(ops, outs, counts, trace):
     return None
 
 
-def _reduce(ops, outs, counts, trace):
+def _reduce(ops, outs, counts, trace, mean=None):
     for i, (tree, labels) in enumerate(ops):
         gone = [lab for lab in labels if lab not in outs and counts[lab] == 1]
         if not gone:
             continue
         rest = ops[:i] + ops[i + 1 :]
         if len(gone) == len(labels):
-            made: Operand = (ReduceSum(0, tree, None), ())
+            made: Operand = (ReduceSum(0, tree, None, False, mean and mean(tuple(gone))), ())
         else:
             axis = labels.index(gone[0])
             kept = tuple(lab for lab in labels if lab != gone[0])
-            made = (ReduceSum(1, tree, axis), kept)
+            made = (ReduceSum(1, tree, axis, False, mean and mean((gone[0],))), kept)
         trace.append(Step("sum", (ops[i],), made, gone[0]))
         return [*rest, made]
     return None
