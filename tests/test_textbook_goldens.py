@@ -148,3 +148,10 @@ def test_a_mean_in_torch_codegen_keeps_its_dims():
     exec(compile(source, "<codegen>", "exec"), scope)  # noqa: S102 - our own output
     got = scope["f"](**{k: torch.tensor(v) for k, v in values.items()}).numpy()
     np.testing.assert_allclose(got, e.evaluate(values), rtol=1e-9, atol=1e-12)
+
+
+def test_an_elementwise_reciprocal_factor_divides():
+    for shapes in ("g[n] x[n] v[n]", "g[n,m] x[n,m] v[n,m]"):
+        f = ed.parse("sum(g * x / sqrt(v**2 + 1))", shapes=shapes)
+        (line,) = _program(ed.grad(f, "x"), "dx")  # checked against evaluate
+        assert line == "dx = g / np.sqrt(1 + v**2)"

@@ -98,8 +98,8 @@ def _np_uncached(node: MNode, d: str) -> tuple[str, int]:
             return _np(node.items[0], d)
         return " @ ".join(_wrap(_np(i, d), UNARY) for i in node.items), MUL
     if isinstance(node, Mul):
-        dens = [i for i in node.items if _is_reciprocal(i)]
-        nums = [i for i in node.items if not _is_reciprocal(i)]
+        dens = [i for i in node.items if _is_reciprocal(i, node.rank)]
+        nums = [i for i in node.items if not _is_reciprocal(i, node.rank)]
         parts = []
         bare = _rows_broadcast(node.items, node.rank)
         for item in nums:
@@ -177,8 +177,14 @@ def _rows_broadcast(items: tuple[MNode, ...], rank: int) -> bool:
     )
 
 
-def _is_reciprocal(node: MNode) -> bool:
-    return isinstance(node, Call) and node.fn == "pow" and node.param == -1.0 and node.rank == 0
+def _is_reciprocal(node: MNode, rank: int) -> bool:
+    """``1 / u`` among the factors of a rank-``rank`` product, which then divides by ``u``.
+
+    A scalar, or an array of the product's own rank (``a * (1 / b)`` is ``a / b`` under
+    numpy's broadcasting either way).
+    """
+    return (isinstance(node, Call) and node.fn == "pow" and node.param == -1.0
+            and node.rank in (0, rank))
 
 
 #: calls the network reader makes (not registry functions: read off tensor networks)
