@@ -155,3 +155,11 @@ def test_an_elementwise_reciprocal_factor_divides():
         f = ed.parse("sum(g * x / sqrt(v**2 + 1))", shapes=shapes)
         (line,) = _program(ed.grad(f, "x"), "dx")  # checked against evaluate
         assert line == "dx = g / np.sqrt(1 + v**2)"
+
+
+def test_a_sum_of_transposed_products_is_transposed_once():
+    X, B = ed.symbols("X[k,k] B[k,k]")
+    assert _program(ed.grad(ed.trace(X @ X @ B), X), "dX") == ["dX = (B @ X + X @ B).T"]
+    A = ed.symbols("A[k,k]")
+    (line,) = _program(ed.grad(ed.trace(A @ X @ B @ X), X), "dX")  # checked numerically
+    assert line.count(".T") <= 3

@@ -19,7 +19,10 @@ from einderiv.render.tree import (
     Num,
     Scale,
     Tensor,
+    Transpose,
+    count_transposes,
     order_key,
+    transpose,
 )
 from einderiv.render.walk import (
     NoMatrixFormError,
@@ -136,11 +139,7 @@ class Renderer:
             elif isinstance(tree, Num) and tree.value < 0:
                 sign, tree = -1, Num(0, -tree.value)
             terms.append((sign, tree))
-        terms.sort(key=lambda st: (st[0] < 0, order_key(st[1])))
-        if terms[0][0] < 0:  # all negative: pull the sign out
-            inner = factor_common(rank, [(-s, t) for s, t in terms])
-            return scale(-1.0, inner), covered
-        return factor_common(rank, terms), covered
+        return _signed_sum(rank, terms), covered
 
     # -- one product: read its tensor network ------------------------------------------
     def _product(self, node: Product, bcast: bool) -> tuple[MNode, frozenset[int]]:
@@ -255,6 +254,24 @@ class Renderer:
                 subs.append(letter(label))
         spec = ",".join(subs) + "->" + "".join(letter(x) for x in node.out)
         return Einsum(len(node.out), spec, tuple(operands), _latex_index_product(node, self))
+
+
+def _signed_sum(rank: int, terms: list[tuple[int, MNode]], flip: bool = True) -> MNode:
+    """The sum of signed terms, common ends factored, an all-negative sum's sign pulled out.
+
+    A sum of matrices whose terms spell fewer transposes transposed is that sum, transposed
+    (``(X @ B + B @ X).T`` for ``B.T @ X.T + X.T @ B.T``).
+    """
+    terms = sorted(terms, key=lambda st: (st[0] < 0, order_key(st[1])))
+    if terms[0][0] < 0:  # all negative: pull the sign out
+        made = scale(-1.0, factor_common(rank, [(-s, t) for s, t in terms]))
+    else:
+        made = factor_common(rank, terms)
+    if flip and rank == 2 and len(terms) > 1 and all(t.rank == 2 for _, t in terms):
+        flipped = _signed_sum(rank, [(s, transpose(t)) for s, t in terms], flip=False)
+        if count_transposes(flipped) + 1 < count_transposes(made):
+            return Transpose(2, flipped)
+    return made
 
 
 def _reciprocal_size(node: Expr) -> str | None:
