@@ -163,3 +163,15 @@ def test_a_sum_of_transposed_products_is_transposed_once():
     A = ed.symbols("A[k,k]")
     (line,) = _program(ed.grad(ed.trace(A @ X @ B @ X), X), "dX")  # checked numerically
     assert line.count(".T") <= 3
+
+
+def test_a_root_of_a_sum_of_squares_is_a_norm():
+    x, a = ed.symbols("x[n] a[n]")
+    assert _program(ed.grad(ed.norm(x - a), x), "dx") == [
+        "t1 = x - a", "dx = t1 / np.linalg.norm(t1)"]
+    H = _program(ed.hessian(ed.norm(x - a), x), "H")  # checked against evaluate
+    assert H[-1].endswith("np.outer(t1, t1) / t2**3") and "t2 = np.linalg.norm(t1)" in H
+    X = ed.symbols("X[n,k]")
+    (line,) = _program(ed.parse("sqrt(sum(X**2))", shapes="X[n,k]"), "r")
+    assert line == "r = np.linalg.norm(X)"  # Frobenius
+    assert ed.grad(ed.norm(X), X).to_numpy() == "X / np.linalg.norm(X)"

@@ -54,7 +54,7 @@ ENTRIES: list[Composite] = [
         name="norm", summary="2-norm over axes (Frobenius for a matrix), as np.linalg.norm",
         options=_AXIS,
         expand=lambda ops, x, axis, keepdims: ops.sqrt(ops.sum(x * x, axis, keepdims)),
-        example=Example("x[n]", "norm(x)", "np.sqrt((x**2).sum())"),
+        example=Example("x[n]", "norm(x)", "np.linalg.norm(x)"),
     ),
     Composite(
         name="square", summary="x ** 2", expand=lambda ops, x: x**2,

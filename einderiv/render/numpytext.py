@@ -110,7 +110,12 @@ def _np_uncached(node: MNode, d: str) -> tuple[str, int]:
             parts = [f"({parts[0]})"]
         text = " * ".join(parts) if parts else "1"
         for den in dens:
-            text += " / " + _wrap(_np(den.args[0], d), ATOM)  # type: ignore[attr-defined]
+            base = den.args[0]  # type: ignore[attr-defined]
+            if den.param == -1.0:  # type: ignore[attr-defined]
+                text += " / " + _wrap(_np(base, d), ATOM)
+            else:  # a / u**3 for a * u**(-3)
+                power = Call(den.rank, "pow", (base,), -den.param)  # type: ignore[attr-defined]
+                text += " / " + _wrap(_np(power, d), POW)
         return text, MUL
     if isinstance(node, Scale):
         inner = _np(node.arg, d)
@@ -177,14 +182,27 @@ def _rows_broadcast(items: tuple[MNode, ...], rank: int) -> bool:
     )
 
 
+def _np_sqrt(arg: MNode, d: str) -> tuple[str, int]:
+    """``np.sqrt(a)``; ``np.linalg.norm(u)`` where ``a`` is ``(u**2).sum()`` (2-norm, Frobenius)."""
+    if _is_sum_of_squares(arg):
+        return f"np.linalg.norm({_np(arg.arg.args[0], d)[0]})", ATOM  # type: ignore[attr-defined]
+    return f"np.sqrt({_np(arg, d)[0]})", ATOM
+
+
+def _is_sum_of_squares(node: MNode) -> bool:
+    """``(u**2).sum()``: every entry of ``u`` squared, summed over every axis."""
+    return (isinstance(node, ReduceSum) and node.axis is None and node.mean is None
+            and isinstance(node.arg, Call) and node.arg.fn == "pow" and node.arg.param == 2.0)
+
+
 def _is_reciprocal(node: MNode, rank: int) -> bool:
-    """``1 / u`` among the factors of a rank-``rank`` product, which then divides by ``u``.
+    """``u**p``, ``p < 0``, among the factors of a rank-``rank`` product: it divides by ``u**-p``.
 
     A scalar, or an array of the product's own rank (``a * (1 / b)`` is ``a / b`` under
     numpy's broadcasting either way).
     """
-    return (isinstance(node, Call) and node.fn == "pow" and node.param == -1.0
-            and node.rank in (0, rank))
+    return (isinstance(node, Call) and node.fn == "pow" and isinstance(node.param, float)
+            and node.param < 0 and node.rank in (0, rank))
 
 
 #: calls the network reader makes (not registry functions: read off tensor networks)
@@ -217,6 +235,8 @@ def _np_call(node: Call, d: str) -> tuple[str, int]:
         return _np_softmax(node, d)
     entry = FUNCTIONS[node.fn]
     assert isinstance(entry, Elementwise | Matrix), node.fn
+    if node.fn == "sqrt":
+        return _np_sqrt(arg, d)
     if {"torch": entry.torch, "jax": entry.jax}.get(d):
         return registry_spelling(node.fn, args, d), ATOM
     if node.fn == "pow":  # spelled with operators (see the registry's schema)
@@ -225,7 +245,7 @@ def _np_call(node: Call, d: str) -> tuple[str, int]:
         if p == -1.0:
             return f"1 / {_wrap(_np(arg, d), UNARY)}", MUL
         if p == 0.5:
-            return f"np.sqrt({args[0]})", ATOM
+            return _np_sqrt(arg, d)
         exponent = _wrap(number_text_prec(p, _plain(d)), ATOM) if p >= 0 else (
             f"({number_text_prec(p, _plain(d))[0]})")
         return f"{_wrap(_np(arg, d), ATOM)}**{exponent}", POW
