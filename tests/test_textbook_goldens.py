@@ -175,3 +175,12 @@ def test_a_root_of_a_sum_of_squares_is_a_norm():
     (line,) = _program(ed.parse("sqrt(sum(X**2))", shapes="X[n,k]"), "r")
     assert line == "r = np.linalg.norm(X)"  # Frobenius
     assert ed.grad(ed.norm(X), X).to_numpy() == "X / np.linalg.norm(X)"
+
+
+def test_a_part_the_program_reads_once_has_no_line():
+    """(X b + c) is used twice by the derivative, once by the printed (D + D.T) @ (...)."""
+    f = ed.parse("sum((X @ b + c) * (D @ (X @ b + c)))", shapes="X[k,m] b[m] c[k] D[k,k]")
+    assert _program(ed.grad(f, "X"), "dX") == ["dX = np.outer((D + D.T) @ (X @ b + c), b)"]
+    x = ed.symbols("x[n]")
+    lines = _program(ed.grad(ed.sum(ed.tanh(x) ** 3), "x"), "dx")  # read twice: kept
+    assert len(lines) == 2 and lines[0].startswith("t1 = ")

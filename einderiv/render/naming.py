@@ -41,6 +41,8 @@ from einderiv.ir.nodes import (
 )
 from einderiv.ir.patterns import is_activation, softmax_argument, softmax_shift
 from einderiv.ir.traversal import use_counts
+from einderiv.render.reader import Renderer
+from einderiv.render.tree import Call, Leaf, children, post_order
 
 _SUFFIX = re.compile(r"(_?[0-9]+|_[A-Za-z0-9]+)$")
 
@@ -93,7 +95,63 @@ def _suffix(name: str) -> str:
 def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
     """The lines of ``expr``'s readable form: ``(node, name)`` children first.
 
-    The root itself is not among them (it is the program's last line).
+    The root itself is not among them (it is the program's last line).  A part named only
+    because the expression uses it twice (``t1``), or the differential of such a part
+    (``dt1``), loses its line when the printed program reads its name once: the matrix
+    form can write both uses as one (``D @ u + D.T @ u`` is ``(D + D.T) @ u``).
+    """
+    dropped: set[str] = set()
+    for _ in range(_REPLANS):
+        lines = _plan(expr, dropped)
+        optional = {name: node.key for node, name, spare in lines if spare}
+        if not optional:
+            break
+        reads = _printed_reads(expr, lines, set(optional))
+        once = {key for name, key in optional.items() if reads.get(name, 0) <= 1}
+        if not once:
+            break
+        dropped |= once
+    return [(node, name) for node, name, _ in lines]
+
+
+_REPLANS = 4
+"""Rounds of dropping lines read once (each round may free the differentials of the last)."""
+
+_READS_TWICE = ("softmax", "softmax_exp", "logsumexp")
+"""Calls whose spelling writes their argument more than once."""
+
+
+def _printed_reads(expr: Expr, lines: list[tuple[Expr, str, bool]],
+                   names: set[str]) -> dict[str, int]:
+    """How many times the printed program reads each of ``names`` (lines' names)."""
+    renderer = Renderer(expr)
+    trees = []
+    for node, name, _ in lines:
+        trees.append(renderer.full(node))
+        renderer.name(node, name)
+    trees.append(renderer.full(unwrap(expr)))
+    total: dict[str, int] = {}
+    for tree in trees:
+        counts: dict[int, dict[str, int]] = {}
+        for part in post_order(tree):
+            if isinstance(part, Leaf):
+                own = {part.text: 1} if part.kind == "name" and part.text in names else {}
+            else:
+                own = {}
+                factor = 2 if isinstance(part, Call) and part.fn in _READS_TWICE else 1
+                for child in children(part):
+                    for name, k in counts[id(child)].items():
+                        own[name] = own.get(name, 0) + factor * k
+            counts[id(part)] = own
+        for name, k in counts[id(tree)].items():
+            total[name] = total.get(name, 0) + k
+    return total
+
+
+def _plan(expr: Expr, dropped: set[str]) -> list[tuple[Expr, str, bool]]:
+    """``(node, name, spare)`` lines; ``spare`` lines exist only because of shared uses.
+
+    Nodes in ``dropped`` are not named for being used twice.
     """
     body = unwrap(expr)
     order = topological(body)
@@ -146,7 +204,8 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
         return _always_named(node) if node is not None else None
 
     taken.update(user.values())
-    lines: list[tuple[Expr, str]] = []
+    lines: list[tuple[Expr, str, bool]] = []
+    spare: set[str] = set()
     counter = 0
     depth: dict[str, int] = {}  # nesting below the node, down to named parts and atoms
     for node in order:
@@ -156,14 +215,17 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
         derived = node.key in primal_of and primal_name(primal_of[node.key]) is not None
         depth[node.key] = 1 + max((depth.get(c.key, 0) for c in node.children), default=0)
         deep = depth[node.key] >= MAX_LINE_DEPTH
+        shared = uses.get(node.key, 0) >= 2 and node.key not in dropped
         if (node.key not in user and usual is None and not derived and not deep
-                and uses.get(node.key, 0) < 2 and node.key not in arguments):
+                and not shared and node.key not in arguments):
             continue
         depth[node.key] = 0
+        optional = False
         if node.key in user:
             name = user[node.key]
         elif node.key in primal_of and (base := primal_name(primal_of[node.key])):
             name = fresh("d" + base)
+            optional = primal_of[node.key] in spare and not deep
         elif node.key in convention:
             name = fresh(convention[node.key])
         elif usual is not None:
@@ -171,8 +233,11 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
         else:
             counter += 1
             name = fresh(f"t{counter}")
+            optional = not deep
         chosen[node.key] = name
-        lines.append((node, name))
+        if optional:
+            spare.add(node.key)
+        lines.append((node, name, optional))
     return lines
 
 
