@@ -184,3 +184,12 @@ def test_a_part_the_program_reads_once_has_no_line():
     x = ed.symbols("x[n]")
     lines = _program(ed.grad(ed.sum(ed.tanh(x) ** 3), "x"), "dx")  # read twice: kept
     assert len(lines) == 2 and lines[0].startswith("t1 = ")
+
+
+def test_determinants_of_square_matrices_of_one_size_multiply_as_one():
+    A, X, B = ed.symbols("A[k,k] X[k,k] B[k,k]")
+    (line,) = _program(ed.grad(ed.det(A @ X @ B), X), "dX")  # checked against evaluate
+    assert line.count("np.linalg.det(") == 1
+    C = ed.symbols("C[m,m]")  # another size: its determinant stays apart
+    (line,) = _program(ed.grad(ed.det(A @ X) * ed.det(C), X), "dX")
+    assert line.count("np.linalg.det(") == 2

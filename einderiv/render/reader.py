@@ -5,7 +5,7 @@ from __future__ import annotations
 from einderiv.ir.canonical import is_symmetric
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol
 from einderiv.ir.patterns import softmax_shift
-from einderiv.render.compose import mul, scale
+from einderiv.render.compose import matmul, mul, scale
 from einderiv.render.latex import indexed, latex_name, tex, tex_wrapped
 from einderiv.render.letters import index_names, letter
 from einderiv.render.sizes import SizeSource
@@ -156,12 +156,17 @@ class Renderer:
                 counts[label] = counts.get(label, 0) + 1
         coeff = node.coeff
         divisors: dict[str, list[MNode]] = {}  # 1 / size(d) factors, by dim: a mean's
+        dets: dict[str, list[MNode]] = {}  # det(A) factors of d x d matrices, by d
         for factor, labels in node.factors:
             if len(labels) > 2:
                 raise NoMatrixFormError
             tree = self.full(factor)
             if not labels and _reciprocal_size(factor) is not None:
                 divisors.setdefault(_reciprocal_size(factor), []).append(tree)  # type: ignore
+                continue
+            if (not labels and isinstance(factor, MatFunc) and factor.name == "det"
+                    and isinstance(tree, Call) and tree.fn == "det"):
+                dets.setdefault(factor.arg.dims[0], []).append(tree.args[0])
                 continue
             if isinstance(tree, Scale):  # a product is linear in each factor
                 coeff *= tree.coeff
@@ -182,6 +187,8 @@ class Renderer:
                 ops.append((Call(1, "diagonal", (tree,)), (label,)))
                 continue
             ops.append((tree, tuple(labels)))
+        for args in dets.values():  # det(A) det(X) det(B) = det(A @ X @ B): one determinant
+            scalars.append(Call(0, "det", (matmul(*args) if len(args) > 1 else args[0],)))
         trace: list[Step] = []
         ops = diag_deltas(ops, trace)
         ops, relabelled = unit_axes(ops, out, ldims, trace)
