@@ -193,3 +193,9 @@ def test_determinants_of_square_matrices_of_one_size_multiply_as_one():
     C = ed.symbols("C[m,m]")  # another size: its determinant stays apart
     (line,) = _program(ed.grad(ed.det(A @ X) * ed.det(C), X), "dX")
     assert line.count("np.linalg.det(") == 2
+
+
+def test_elementwise_products_sharing_a_factor_are_factored():
+    f = ed.parse("sum(y * log(softmax(z)))", shapes="z[c] y[c]")
+    (*_, line) = _program(ed.hessian(f, "z"), "H")  # checked against evaluate
+    assert line == "H = y.sum() * (np.outer(dlse, dlse) - np.diag(dlse))"

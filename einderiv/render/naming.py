@@ -41,8 +41,9 @@ from einderiv.ir.nodes import (
 )
 from einderiv.ir.patterns import is_activation, softmax_argument, softmax_shift
 from einderiv.ir.traversal import use_counts
+from einderiv.render.numpytext import to_text
 from einderiv.render.reader import Renderer
-from einderiv.render.tree import Call, Leaf, children, post_order
+from einderiv.render.tree import Call, Leaf, MNode, children, post_order
 
 _SUFFIX = re.compile(r"(_?[0-9]+|_[A-Za-z0-9]+)$")
 
@@ -101,17 +102,26 @@ def plan_names(expr: Expr) -> list[tuple[Expr, str]]:
     form can write both uses as one (``D @ u + D.T @ u`` is ``(D + D.T) @ u``).
     """
     dropped: set[str] = set()
+    lines = _plan(expr, dropped)
     for _ in range(_REPLANS):
-        lines = _plan(expr, dropped)
         optional = {name: node.key for node, name, spare in lines if spare}
         if not optional:
             break
-        reads = _printed_reads(expr, lines, set(optional))
+        trees, reads = _printed_reads(expr, lines, set(optional))
         once = {key for name, key in optional.items() if reads.get(name, 0) <= 1}
         if not once:
             break
+        fewer = _plan(expr, dropped | once)
+        if _printed_size(_printed_reads(expr, fewer, set())[0]) > _printed_size(trees):
+            break  # inlined, the parts read worse (their uses no longer merge)
         dropped |= once
+        lines = fewer
     return [(node, name) for node, name, _ in lines]
+
+
+def _printed_size(trees: list[tuple[str, MNode]]) -> int:
+    """Characters of the program the lines print."""
+    return sum(len(name) + 3 + len(to_text(tree)) for name, tree in trees)
 
 
 _REPLANS = 4
@@ -122,16 +132,18 @@ _READS_TWICE = ("softmax", "softmax_exp", "logsumexp")
 
 
 def _printed_reads(expr: Expr, lines: list[tuple[Expr, str, bool]],
-                   names: set[str]) -> dict[str, int]:
-    """How many times the printed program reads each of ``names`` (lines' names)."""
+                   names: set[str]) -> tuple[list[tuple[str, MNode]], dict[str, int]]:
+    """The printed lines, and how many times they read each of ``names`` (lines' names)."""
     renderer = Renderer(expr)
-    trees = []
+    trees: list[tuple[str, MNode]] = []
     for node, name, _ in lines:
-        trees.append(renderer.full(node))
+        trees.append((name, renderer.full(node)))
         renderer.name(node, name)
-    trees.append(renderer.full(unwrap(expr)))
+    trees.append(("result", renderer.full(unwrap(expr))))
     total: dict[str, int] = {}
-    for tree in trees:
+    if not names:
+        return trees, total
+    for _, tree in trees:
         counts: dict[int, dict[str, int]] = {}
         for part in post_order(tree):
             if isinstance(part, Leaf):
@@ -145,7 +157,7 @@ def _printed_reads(expr: Expr, lines: list[tuple[Expr, str, bool]],
             counts[id(part)] = own
         for name, k in counts[id(tree)].items():
             total[name] = total.get(name, 0) + k
-    return total
+    return trees, total
 
 
 def _plan(expr: Expr, dropped: set[str]) -> list[tuple[Expr, str, bool]]:

@@ -36,6 +36,7 @@ from einderiv.render.tree import (
     Leaf,
     MatMul,
     MNode,
+    Mul,
     Num,
     ReduceSum,
     Scale,
@@ -335,7 +336,7 @@ def factor_common(rank: int, terms: list[tuple[int, MNode]]) -> MNode:
             if len(members) >= 2 and (best is None or len(members) > best[2]):
                 best = (side, members, len(members))
     if best is None:
-        return Add(rank, tuple(terms))
+        return _factor_elementwise(rank, terms, parts)
     side, members, _ = best
     chains = [parts[k] for k in members]
     shared = chains[0][1].items[side]  # type: ignore[attr-defined]
@@ -345,6 +346,50 @@ def factor_common(rank: int, terms: list[tuple[int, MNode]]) -> MNode:
     else:
         tails = [(c, matmul(*t.items[1:])) for c, t in chains]  # type: ignore[attr-defined]
         factored = matmul(shared, add_terms(tails[0][1].rank, tails))
+    rest = [terms[k] for k in range(len(terms)) if k not in members]
+    if not rest:
+        return factored
+    merged = sorted([(1, factored), *rest], key=lambda st: (st[0] < 0, order_key(st[1])))
+    return factor_common(rank, merged)
+
+
+def _factor_elementwise(rank: int, terms: list[tuple[int, MNode]],
+                        parts: list[tuple[float, MNode]]) -> MNode:
+    """``a * c + b * c`` -> ``(a + b) * c``: products that share a factor are factored.
+
+    The largest group of elementwise products sharing a factor (an identical tree) is
+    factored, then the next.
+
+    Moving factors between products keeps numpy's broadcasting: each product's other
+    factors still meet the shared one, now through their sum.
+    """
+    groups: list[tuple[MNode, list[int]]] = []
+    for k, (_, tree) in enumerate(parts):
+        if not isinstance(tree, Mul):
+            continue
+        own: list[MNode] = []
+        for item in tree.items:
+            if isinstance(item, Num) or item in own:
+                continue
+            own.append(item)
+            for shared, members in groups:
+                if shared == item:
+                    members.append(k)
+                    break
+            else:
+                groups.append((item, [k]))
+    best = max((g for g in groups if len(g[1]) >= 2), key=lambda g: len(g[1]), default=None)
+    if best is None:
+        return Add(rank, tuple(terms))
+    shared, members = best
+    rests = []
+    for k in members:
+        coeff, tree = parts[k]
+        items = list(tree.items)  # type: ignore[attr-defined]
+        items.remove(shared)
+        rests.append((coeff, mul(*items)))
+    inner = add_terms(max(r.rank for _, r in rests), rests)
+    factored = mul(inner, shared)
     rest = [terms[k] for k in range(len(terms)) if k not in members]
     if not rest:
         return factored
