@@ -198,4 +198,4 @@ def test_determinants_of_square_matrices_of_one_size_multiply_as_one():
 def test_elementwise_products_sharing_a_factor_are_factored():
     f = ed.parse("sum(y * log(softmax(z)))", shapes="z[c] y[c]")
     (*_, line) = _program(ed.hessian(f, "z"), "H")  # checked against evaluate
-    assert line == "H = y.sum() * (np.outer(dlse, dlse) - np.diag(dlse))"
+    assert line == "H = y.sum() * (np.outer(p, p) - np.diag(p))"

@@ -235,6 +235,8 @@ def _plan(expr: Expr, dropped: set[str]) -> list[tuple[Expr, str, bool]]:
         optional = False
         if node.key in user:
             name = user[node.key]
+        elif softmax_argument(node) is not None and usual is not None:
+            name = fresh(usual)  # a softmax is p, also as the differential of a logsumexp
         elif node.key in primal_of and (base := primal_name(primal_of[node.key])):
             name = fresh("d" + base)
             optional = primal_of[node.key] in spare and not deep
