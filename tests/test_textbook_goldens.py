@@ -199,3 +199,13 @@ def test_elementwise_products_sharing_a_factor_are_factored():
     f = ed.parse("sum(y * log(softmax(z)))", shapes="z[c] y[c]")
     (*_, line) = _program(ed.hessian(f, "z"), "H")  # checked against evaluate
     assert line == "H = y.sum() * (np.outer(p, p) - np.diag(p))"
+
+
+def test_rows_sharing_a_factor_with_a_matrix_term_are_factored_and_divide():
+    f = ed.parse("sum(G * (X - mean(X, axis=0)) / sqrt(var(X, axis=0) + 1))",
+                 shapes="X[m,d] G[m,d]")
+    (*_, line) = _program(ed.grad(f, "G"), "dG")  # checked against evaluate
+    assert "/ t" in line or "/ np.sqrt(" in line
+    shapes = "dxhat[m,d] s[d]"
+    g = ed.parse("dxhat / s - mean(dxhat, axis=0) / s", shapes=shapes)
+    assert _program(g, "r") == ["r = (dxhat - dxhat.mean(axis=0)) / s"]

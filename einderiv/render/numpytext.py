@@ -98,13 +98,15 @@ def _np_uncached(node: MNode, d: str) -> tuple[str, int]:
             return _np(node.items[0], d)
         return " @ ".join(_wrap(_np(i, d), UNARY) for i in node.items), MUL
     if isinstance(node, Mul):
-        dens = [i for i in node.items if _is_reciprocal(i, node.rank)]
-        nums = [i for i in node.items if not _is_reciprocal(i, node.rank)]
-        parts = []
         bare = _rows_broadcast(node.items, node.rank)
+        # trailing-axis broadcasting needs no index: a row placed in the matrix prints bare
+        items = [(_row(i, node.rank) if bare else i, i) for i in node.items]
+        divides = [_is_reciprocal(s, node.rank) or (s is not i and _is_reciprocal(s, s.rank))
+                   for s, i in items]
+        dens = [s for (s, _), div in zip(items, divides, strict=True) if div]
+        nums = [s for (s, _), div in zip(items, divides, strict=True) if not div]
+        parts = []
         for item in nums:
-            if bare:
-                item = _row(item, node.rank)  # trailing-axis broadcasting needs no index
             parts.append(_wrap(_np(item, d), UNARY) if len(nums) > 1 else _np(item, d)[0])
         if len(nums) == 1 and _np(nums[0], d)[1] < MUL:
             parts = [f"({parts[0]})"]

@@ -33,6 +33,7 @@ from einderiv.render.compose import expand, matmul, mul, scale
 from einderiv.render.tree import (
     Add,
     Call,
+    Expand,
     Leaf,
     MatMul,
     MNode,
@@ -363,6 +364,7 @@ def _factor_elementwise(rank: int, terms: list[tuple[int, MNode]],
     Moving factors between products keeps numpy's broadcasting: each product's other
     factors still meet the shared one, now through their sum.
     """
+    parts = [(c, _as_product(rank, t)) for c, t in parts]
     groups: list[tuple[MNode, list[int]]] = []
     for k, (_, tree) in enumerate(parts):
         if not isinstance(tree, Mul):
@@ -395,6 +397,14 @@ def _factor_elementwise(rank: int, terms: list[tuple[int, MNode]],
         return factored
     merged = sorted([(1, factored), *rest], key=lambda st: (st[0] < 0, order_key(st[1])))
     return factor_common(rank, merged)
+
+
+def _as_product(rank: int, tree: MNode) -> MNode:
+    """A row placed in a matrix, ``(u * v)[None, :]``, as the product of its rows."""
+    if (rank == 2 and isinstance(tree, Expand) and tree.axis == 1
+            and isinstance(tree.arg, Mul)):
+        return Mul(2, tuple(Expand(2, i, 1) if i.rank == 1 else i for i in tree.arg.items))
+    return tree
 
 
 def add_terms(rank: int, parts: list[tuple[float, MNode]]) -> MNode:

@@ -126,13 +126,12 @@ OVER_BUDGET = {
     "gf-bernoulli-softplus": "0/1 labels: (1 - 2y) sigmoid((1 - 2y) z) = sigmoid(z) - y",
     # the stable softmax (shifted by its max on a line of its own) costs its lines
     "fa-std-dV": "stable softmax lines",
-    # batch/layer norm: xhat = (X - mu) / sqrt(var + eps) is not recognised as one part
-    "bn-normalize-dx": "normalized input not named",
+    # batch norm: xhat = (X - mu) / sqrt(var + eps) is not recognised as one part
     "bn-compact-dx-moments": "normalized input not named; E[x^2] - E[x]^2 not a variance",
     # matrix identities the rewriter lacks
     "cb-logdet-xtx": "X @ inv(X.T @ X) is not pinv(X).T",
 }
-WITHIN_AT_LEAST = 222
+WITHIN_AT_LEAST = 223
 """Cases within the budget today (of 241): the ratchet's floor."""
 
 
