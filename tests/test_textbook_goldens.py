@@ -209,3 +209,15 @@ def test_rows_sharing_a_factor_with_a_matrix_term_are_factored_and_divide():
     shapes = "dxhat[m,d] s[d]"
     g = ed.parse("dxhat / s - mean(dxhat, axis=0) / s", shapes=shapes)
     assert _program(g, "r") == ["r = (dxhat - dxhat.mean(axis=0)) / s"]
+
+
+def test_a_gram_inverse_beside_its_matrix_is_a_pseudo_inverse():
+    X = ed.symbols("X[n,d]")
+    assert _program(ed.grad(ed.logdet(X.T @ X), X), "dX") == ["dX = 2 * np.linalg.pinv(X).T"]
+    left = ed.parse("inv(X.T @ X) @ X.T", shapes="X[n,d]")
+    assert _program(left, "P") == ["P = np.linalg.pinv(X)"]
+    back = ed.parse(left.to_numpy(), shapes="X[n,d]")  # the spelling parses back
+    values = _values(left)
+    np.testing.assert_allclose(back.evaluate(values), left.evaluate(values), rtol=1e-9)
+    # another matrix beside X's Gram inverse: no pseudo-inverse
+    assert "pinv" not in ed.parse("A @ inv(X.T @ X)", shapes="X[n,d] A[n,d]").to_numpy()

@@ -39,6 +39,7 @@ from einderiv.render.tree import (
     Tensor,
     Transpose,
     post_order,
+    transpose,
 )
 
 # -- numpy text ---------------------------------------------------------------------------
@@ -94,9 +95,10 @@ def _np_uncached(node: MNode, d: str) -> tuple[str, int]:
     if isinstance(node, Transpose):
         return _wrap(_np(node.arg, d), ATOM) + ".T", ATOM
     if isinstance(node, MatMul):
-        if len(node.items) == 1:
-            return _np(node.items[0], d)
-        return " @ ".join(_wrap(_np(i, d), UNARY) for i in node.items), MUL
+        items = _pseudo_inverses(node.items)
+        if len(items) == 1:
+            return _np(items[0], d)
+        return " @ ".join(_wrap(_np(i, d), UNARY) for i in items), MUL
     if isinstance(node, Mul):
         bare = _rows_broadcast(node.items, node.rank)
         # trailing-axis broadcasting needs no index: a row placed in the matrix prints bare
@@ -153,6 +155,45 @@ def _np_uncached(node: MNode, d: str) -> tuple[str, int]:
     if isinstance(node, Call):
         return _np_call(node, d)
     raise AssertionError(node)  # pragma: no cover
+
+
+def _gram_inverse_of(node: MNode) -> MNode | None:
+    """``A`` when ``node`` is ``inv(A.T @ A)`` (or its transpose: the Gram matrix is symmetric)."""
+    if isinstance(node, Transpose):
+        node = node.arg
+    if not (isinstance(node, Call) and node.fn == "inv"):
+        return None
+    gram = node.args[0]
+    if (isinstance(gram, MatMul) and len(gram.items) == 2 and gram.items[0].rank == 2
+            and gram.items[0] == transpose(gram.items[1])):
+        return gram.items[1]
+    return None
+
+
+def _pseudo_inverses(items: tuple[MNode, ...]) -> tuple[MNode, ...]:
+    """``A @ inv(A.T @ A)`` is ``pinv(A).T`` and ``inv(A.T @ A) @ A.T`` is ``pinv(A)``.
+
+    Both hold wherever ``A.T @ A`` is invertible (``A`` of full column rank), as the
+    expression that has ``inv(A.T @ A)`` already requires.
+    """
+    out: list[MNode] = []
+    k = 0
+    while k < len(items):
+        item = items[k]
+        after = items[k + 1] if k + 1 < len(items) else None
+        a = _gram_inverse_of(after) if after is not None else None
+        if a is not None and item == a:
+            out.append(Transpose(2, Call(2, "pinv", (a,))))
+            k += 2
+            continue
+        a = _gram_inverse_of(item)
+        if a is not None and after is not None and after == transpose(a):
+            out.append(Call(2, "pinv", (a,)))
+            k += 2
+            continue
+        out.append(item)
+        k += 1
+    return tuple(out)
 
 
 def _np_einsum(node: Einsum, d: str) -> str:
@@ -213,6 +254,7 @@ _NP_CALLS = {
     "diagonal": "np.diag",
     "diag": "np.diag",
     "outer": "np.outer",
+    "pinv": "np.linalg.pinv",
 }
 
 

@@ -89,11 +89,19 @@ class RenderedForms(CallReader):
         if node.keywords:
             raise self.error(f"{name}(...) takes no keyword arguments here", node.keywords[0])
         args = node.args
-        arity = 1 if name in ("ones", "zeros", "ones_like", "zeros_like", "eye", "float") else 2
+        arity = 1 if name in ("ones", "zeros", "ones_like", "zeros_like", "eye", "float",
+                              "pinv") else 2
         if len(args) != arity:
             raise self.error(f"{name}(...) takes {arity} argument(s) here", node)
         if name == "float":
             return self.visit(args[0])
+        if name == "pinv":  # np.linalg.pinv(A) = inv(A.T @ A) @ A.T (A of full column rank)
+            a = self.expr(args[0])
+            if len(a.dims) != 2:
+                raise self.error(f"pinv(...) needs a matrix; this has dims {list(a.dims)}",
+                                 args[0])
+            at = builders.transpose(a)
+            return builders.matmul(builders.BUILDERS["inv"](builders.matmul(at, a)), at)
         if name in ("ones_like", "zeros_like"):  # np.ones_like(X): X's dims
             dims = self.expr(args[0]).dims
             return constant(1.0, dims) if name == "ones_like" else make_sum([], dims)

@@ -129,10 +129,8 @@ OVER_BUDGET = {
     "fa-std-dV": "stable softmax lines",
     # batch norm: xhat = (X - mu) / sqrt(var + eps) is not recognised as one part
     "bn-compact-dx-moments": "normalized input not named; E[x^2] - E[x]^2 not a variance",
-    # matrix identities the rewriter lacks
-    "cb-logdet-xtx": "X @ inv(X.T @ X) is not pinv(X).T",
 }
-WITHIN_AT_LEAST = 223
+WITHIN_AT_LEAST = 224
 """Cases within the budget today (of 241): the ratchet's floor."""
 
 
