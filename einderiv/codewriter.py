@@ -44,7 +44,7 @@ from einderiv.ir.nodes import (
     Symbol,
     inputs_of,
 )
-from einderiv.render.numpytext import dialect, to_text
+from einderiv.render.numpytext import Dialect, to_text
 from einderiv.render.program import program_trees
 
 _MODULES = {
@@ -111,9 +111,9 @@ def codegen(expr: Expr, name: str = "f", module: str = "np", *, check_shapes: bo
     """
     _check_arguments(expr, name, module)
     header, prefix = _MODULES[module]
-    with dialect({"torch": "torch", "jnp": "jax"}.get(prefix, "np")):
-        trees = program_trees(expr)  # the readable form's lines and names
-        texts = [(line, _translate(to_text(tree), prefix)) for line, tree in trees]
+    spelling: Dialect = "torch" if prefix == "torch" else "jax" if prefix == "jnp" else "np"
+    trees = program_trees(expr)  # the readable form's lines and names
+    texts = [(line, _translate(to_text(tree, spelling), prefix)) for line, tree in trees]
     lines = [f"    {line} = {text}" for line, text in texts[:-1]]
     lines.append(f"    return {texts[-1][1]}")
     temps = [line for line, _ in texts[:-1]]

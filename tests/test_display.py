@@ -34,7 +34,8 @@ def test_compiled_str_and_repr():
 
 
 def test_long_expressions_display_in_the_where_form():
-    f = ed.parse("-sum(y * log(softmax(W @ x)))", shapes="W[c,d] x[d] y[c]")
+    f = ed.parse("-sum(y * log(softmax(V @ tanh(W @ x + b))))",
+                 shapes="W[h,d] x[d] b[h] V[c,h] y[c]")
     g = ed.grad(f, "W")
     assert len(g.to_latex()) > DISPLAY_WHERE_AFTER
     shown = g._repr_latex_()

@@ -347,7 +347,8 @@ def test_explain_names_a_softmax_p_for_textbook_forms():
     f = ed.parse("softmax(Q @ K.T)", shapes="Q[t,d] K[s,d]")
     text = ed.explain(f, "Q", cotangent="g")
     # the softmax is the function itself, f, computed stably as the readable form does
-    assert "f = np.exp(t1 - lse[:, None])" in text
-    assert "t2 = f * g\ndt1 = t2 - f * t2.sum(axis=1, keepdims=True)\ndQ = dt1 @ K" in text
+    assert ("Z_exp = np.exp(Z - Z.max(axis=1, keepdims=True))\n"
+            "f = Z_exp / Z_exp.sum(axis=1, keepdims=True)\n") in text
+    assert "t1 = f * g\ndZ = t1 - f * t1.sum(axis=1, keepdims=True)\ndQ = dZ @ K" in text
     ce = ed.parse("-sum(y * log(softmax(z)))", shapes="z[c] y[c]")
     assert "dz = y.sum() * p - y" in ed.explain(ce, "z")

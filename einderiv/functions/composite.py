@@ -33,13 +33,13 @@ ENTRIES: list[Composite] = [
     ),
     Composite(
         name="mean", summary="mean over axes (all by default)", arrays=("a",), options=_AXIS,
-        method=True, example=Example("X[n,m]", "mean(X, axis=1)", "X.sum(axis=1) / X.shape[1]"),
+        method=True, example=Example("X[n,m]", "mean(X, axis=1)", "X.mean(axis=1)"),
     ),
     Composite(
         name="var", summary="variance over axes (all by default), ddof 0", arrays=("a",),
         options=_AXIS, method=True, expand=_var,
         example=Example(
-            "x[n]", "var(x)", "((x - x.sum() / x.shape[0])**2).sum() / x.shape[0]"
+            "x[n]", "var(x)", "((x - x.mean())**2).mean()"
         ),
     ),
     Composite(
@@ -47,14 +47,14 @@ ENTRIES: list[Composite] = [
         arrays=("a",), options=_AXIS, method=True,
         expand=lambda ops, a, axis, keepdims: ops.sqrt(ops.var(a, axis, keepdims)),
         example=Example(
-            "x[n]", "std(x)", "np.sqrt(((x - x.sum() / x.shape[0])**2).sum() / x.shape[0])"
+            "x[n]", "std(x)", "np.sqrt(((x - x.mean())**2).mean())"
         ),
     ),
     Composite(
         name="norm", summary="2-norm over axes (Frobenius for a matrix), as np.linalg.norm",
         options=_AXIS,
         expand=lambda ops, x, axis, keepdims: ops.sqrt(ops.sum(x * x, axis, keepdims)),
-        example=Example("x[n]", "norm(x)", "np.sqrt((x**2).sum())"),
+        example=Example("x[n]", "norm(x)", "np.linalg.norm(x)"),
     ),
     Composite(
         name="square", summary="x ** 2", expand=lambda ops, x: x**2,
@@ -64,7 +64,7 @@ ENTRIES: list[Composite] = [
         name="softmax", summary="exp(x) / sum(exp(x)) over axis (last by default), stable",
         options=(("axis", -1),),
         example=Example(
-            "z[n]", "softmax(z)", "np.exp(z - (np.log(np.exp(z - z.max()).sum()) + z.max()))"
+            "z[n]", "softmax(z)", "np.exp(z - z.max()) / np.exp(z - z.max()).sum()"
         ),
     ),
     Composite(

@@ -71,7 +71,7 @@ def expand(node: MNode, axis: int) -> MNode:
     ``X.sum(axis=1)[:, None]`` is ``X.sum(axis=1, keepdims=True)``.
     """
     if isinstance(node, ReduceSum) and node.axis == 1 - axis and node.arg.rank == 2:
-        return ReduceSum(2, node.arg, node.axis, True)
+        return ReduceSum(2, node.arg, node.axis, True, node.mean)
     return Expand(2, node, axis)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from einderiv.functions import FUNCTIONS, Elementwise, Matrix
 from einderiv.render.numbers import number_latex
@@ -167,6 +168,9 @@ def _tex_uncached(node: MNode) -> tuple[str, float]:
             else:
                 out += (" + " if sign > 0 else " - ") + text
         return out, ADD
+    if isinstance(node, ReduceSum) and node.mean is not None:  # 1/n times the sum
+        total = tex(replace(node, mean=None))
+        return tex_wrapped(tex(node.mean), MUL) + " " + tex_wrapped(total, MUL), MUL
     if isinstance(node, ReduceSum):
         arg = tex_wrapped(tex(node.arg), POW)
         if node.axis is None:
@@ -253,6 +257,12 @@ def _tex_call(node: Call) -> tuple[str, float]:
         return _juxtapose([a, b + "^\\top"], edges), MUL
     if node.fn == "logsumexp":
         return r"\log\sum\exp" + _paren(inner), ATOM
+    if node.fn == "softmax":
+        return r"\mathrm{softmax}" + _paren(inner), ATOM
+    if node.fn == "softmax_exp":  # the exponential a softmax normalizes, shifted by its max
+        return r"\exp" + _paren(inner + r" - \max " + tex_wrapped(tex(arg), ATOM)), ATOM
+    if node.fn == "softmax_normalize":
+        return r"\frac{" + inner + r"}{\sum " + tex_wrapped(tex(arg), ATOM) + "}", ATOM
     if node.fn == "pow":
         p = node.param
         assert isinstance(p, float)

@@ -21,17 +21,22 @@ dW = np.outer(dz, x)
 
 from __future__ import annotations
 
-from einderiv.ir.nodes import Expr, unwrap
+from einderiv.ir.nodes import Expr, inputs_of, unwrap
 from einderiv.render.api import deep_recursion
 from einderiv.render.latex import latex_name, tex
 from einderiv.render.naming import plan_names, result_name
 from einderiv.render.numpytext import to_text
 from einderiv.render.reader import Renderer
-from einderiv.render.tree import MNode
+from einderiv.render.tree import Call, Leaf, MNode
 
 
 def program_trees(expr: Expr, name: str | None = None) -> list[tuple[str, MNode]]:
-    """``(name, matrix tree)`` for every line of the readable form; the result is last."""
+    """``(name, matrix tree)`` for every line of the readable form; the result is last.
+
+    A line that is a softmax becomes two, as a hand-written stable softmax reads: the
+    exponential shifted by the max (``S_exp = np.exp(S - S.max(...))``), then it normalized
+    (``P = S_exp / S_exp.sum(...)``).
+    """
     body = unwrap(expr)
     renderer = Renderer(expr)
     lines: list[tuple[str, MNode]] = []
@@ -41,7 +46,29 @@ def program_trees(expr: Expr, name: str | None = None) -> list[tuple[str, MNode]
             renderer.name(node, line_name)
         final = name if name is not None else result_name(expr)
         lines.append((final, renderer.full(body)))
-    return lines
+    return _split_softmaxes(lines, {sym.name for sym in inputs_of(expr)})
+
+
+def _split_softmaxes(lines: list[tuple[str, MNode]], inputs: set[str]) -> list[tuple[str, MNode]]:
+    """Every line ``p = softmax(z)`` as ``z_exp = exp(z - max z)`` and ``p = z_exp / sum``."""
+    taken = inputs | {n for n, _ in lines}
+    out: list[tuple[str, MNode]] = []
+    for line_name, tree in lines:
+        if not (isinstance(tree, Call) and tree.fn == "softmax"):
+            out.append((line_name, tree))
+            continue
+        arg = tree.args[0]
+        base = f"{arg.text}_exp" if isinstance(arg, Leaf) and arg.kind == "name" else (
+            "E" if tree.rank >= 2 else "e")
+        exp_name, k = base, 1
+        while exp_name in taken or not exp_name.isidentifier():
+            k += 1
+            exp_name = f"{base}{k}"
+        taken.add(exp_name)
+        out.append((exp_name, Call(tree.rank, "softmax_exp", tree.args, tree.param)))
+        named = Leaf(tree.rank, exp_name, latex_name(exp_name))
+        out.append((line_name, Call(tree.rank, "softmax_normalize", (named,), tree.param)))
+    return out
 
 
 def to_program(expr: Expr, name: str | None = None) -> str:

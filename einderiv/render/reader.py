@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from einderiv.ir.canonical import is_symmetric
 from einderiv.ir.nodes import Delta, Expr, Func, LogSumExp, MatFunc, Product, Size, Sum, Symbol
-from einderiv.render.compose import mul, scale
+from einderiv.ir.patterns import softmax_shift
+from einderiv.render.compose import matmul, mul, scale
 from einderiv.render.latex import indexed, latex_name, tex, tex_wrapped
 from einderiv.render.letters import index_names, letter
 from einderiv.render.sizes import SizeSource
@@ -18,7 +19,10 @@ from einderiv.render.tree import (
     Num,
     Scale,
     Tensor,
+    Transpose,
+    count_transposes,
     order_key,
+    transpose,
 )
 from einderiv.render.walk import (
     NoMatrixFormError,
@@ -99,6 +103,12 @@ class Renderer:
 
     def _func(self, node: Func) -> MNode:
         rank = len(node.dims)
+        shift = softmax_shift(node)
+        if shift is not None and shift[1].axes and shift[1].key not in self.names:
+            # exp(z - logsumexp(z)) whose logsumexp has no line: the softmax of z, which the
+            # printers spell stably (shifted by the max) and as a textbook does
+            z, lse = shift
+            return Call(rank, "softmax", (self.full(z),), lse.axes)
         if len(node.args) == 1:
             (arg,) = (self.full(a) for a in node.args)
             return Call(rank, node.name, (arg,), node.param if node.name == "pow" else None)
@@ -129,11 +139,7 @@ class Renderer:
             elif isinstance(tree, Num) and tree.value < 0:
                 sign, tree = -1, Num(0, -tree.value)
             terms.append((sign, tree))
-        terms.sort(key=lambda st: (st[0] < 0, order_key(st[1])))
-        if terms[0][0] < 0:  # all negative: pull the sign out
-            inner = factor_common(rank, [(-s, t) for s, t in terms])
-            return scale(-1.0, inner), covered
-        return factor_common(rank, terms), covered
+        return _signed_sum(rank, terms), covered
 
     # -- one product: read its tensor network ------------------------------------------
     def _product(self, node: Product, bcast: bool) -> tuple[MNode, frozenset[int]]:
@@ -149,10 +155,19 @@ class Renderer:
             for label in set(labels):
                 counts[label] = counts.get(label, 0) + 1
         coeff = node.coeff
+        divisors: dict[str, list[MNode]] = {}  # 1 / size(d) factors, by dim: a mean's
+        dets: dict[str, list[MNode]] = {}  # det(A) factors of d x d matrices, by d
         for factor, labels in node.factors:
             if len(labels) > 2:
                 raise NoMatrixFormError
             tree = self.full(factor)
+            if not labels and _reciprocal_size(factor) is not None:
+                divisors.setdefault(_reciprocal_size(factor), []).append(tree)  # type: ignore
+                continue
+            if (not labels and isinstance(factor, MatFunc) and factor.name == "det"
+                    and isinstance(tree, Call) and tree.fn == "det"):
+                dets.setdefault(factor.arg.dims[0], []).append(tree.args[0])
+                continue
             if isinstance(tree, Scale):  # a product is linear in each factor
                 coeff *= tree.coeff
                 tree = tree.arg
@@ -172,10 +187,22 @@ class Renderer:
                 ops.append((Call(1, "diagonal", (tree,)), (label,)))
                 continue
             ops.append((tree, tuple(labels)))
+        for args in dets.values():  # det(A) det(X) det(B) = det(A @ X @ B): one determinant
+            scalars.append(Call(0, "det", (matmul(*args) if len(args) > 1 else args[0],)))
         trace: list[Step] = []
         ops = diag_deltas(ops, trace)
         ops, relabelled = unit_axes(ops, out, ldims, trace)
-        ops, scalars = read_network(ops, out, trace, scalars)
+
+        def mean(gone: tuple[int, ...]) -> MNode | None:
+            """The reciprocal sizes of ``gone``'s dims if the product divides by them all."""
+            dims = [ldims[lab] for lab in gone]
+            if any(dims.count(d) > len(divisors.get(d, ())) for d in dims):
+                return None
+            spent = [divisors[d].pop() for d in dims]
+            return mul(*spent)
+
+        ops, scalars = read_network(ops, out, trace, scalars, mean if divisors else None)
+        scalars = [*scalars, *(t for trees in divisors.values() for t in trees)]
         def ones(dim: str) -> MNode:
             return Leaf(1, f"np.ones({self.size(dim)})", r"\mathbf{1}", kind="ones")
 
@@ -234,6 +261,32 @@ class Renderer:
                 subs.append(letter(label))
         spec = ",".join(subs) + "->" + "".join(letter(x) for x in node.out)
         return Einsum(len(node.out), spec, tuple(operands), _latex_index_product(node, self))
+
+
+def _signed_sum(rank: int, terms: list[tuple[int, MNode]], flip: bool = True) -> MNode:
+    """The sum of signed terms, common ends factored, an all-negative sum's sign pulled out.
+
+    A sum of matrices whose terms spell fewer transposes transposed is that sum, transposed
+    (``(X @ B + B @ X).T`` for ``B.T @ X.T + X.T @ B.T``).
+    """
+    terms = sorted(terms, key=lambda st: (st[0] < 0, order_key(st[1])))
+    if terms[0][0] < 0:  # all negative: pull the sign out
+        made = scale(-1.0, factor_common(rank, [(-s, t) for s, t in terms]))
+    else:
+        made = factor_common(rank, terms)
+    if flip and rank == 2 and len(terms) > 1 and all(t.rank == 2 for _, t in terms):
+        flipped = _signed_sum(rank, [(s, transpose(t)) for s, t in terms], flip=False)
+        if count_transposes(flipped) + 1 < count_transposes(made):
+            return Transpose(2, flipped)
+    return made
+
+
+def _reciprocal_size(node: Expr) -> str | None:
+    """The dim ``d`` when ``node`` is ``1 / size(d)``, else None."""
+    if (isinstance(node, Func) and node.name == "pow" and node.param == -1.0
+            and isinstance(node.args[0], Size)):
+        return node.args[0].dim
+    return None
 
 
 def _latex_index_product(node: Product, renderer: Renderer) -> str:

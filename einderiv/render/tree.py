@@ -90,11 +90,16 @@ class Call(MNode):
 
 @dataclass(frozen=True)
 class ReduceSum(MNode):
-    """``arg.sum(axis=..., keepdims=...)``; ``axis=None`` sums everything, a tuple several."""
+    """``arg.sum(axis=..., keepdims=...)``; ``axis=None`` sums everything, a tuple several.
+
+    With ``mean`` (the reciprocal of the summed axes' sizes, ``1 / X.shape[0]``) it is the
+    mean, ``arg.mean(axis=...)``: the sum divided by the number of its terms.
+    """
 
     arg: MNode = field(default_factory=lambda: Num(0))
     axis: int | tuple[int, ...] | None = None
     keepdims: bool = False
+    mean: MNode | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +259,8 @@ def order_key(node: MNode) -> tuple[str, ...]:
             key += (marks.get(type(node), ","),)
         key += order_key(child)
     if isinstance(node, (ReduceSum, Expand)):
-        key += (f"{marks[type(node)]}{getattr(node, 'axis', '')}",)
+        mark = "μ" if isinstance(node, ReduceSum) and node.mean is not None else marks[type(node)]
+        key += (f"{mark}{getattr(node, 'axis', '')}",)
     if isinstance(node, Permute):
         key += (f"perm{node.axes}",)
     if isinstance(node, Einsum):

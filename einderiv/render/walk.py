@@ -33,9 +33,11 @@ from einderiv.render.compose import expand, matmul, mul, scale
 from einderiv.render.tree import (
     Add,
     Call,
+    Expand,
     Leaf,
     MatMul,
     MNode,
+    Mul,
     Num,
     ReduceSum,
     Scale,
@@ -130,9 +132,15 @@ def orient(tree: MNode, labels: Labels, want: Labels) -> MNode:
 
 
 def read_network(
-    ops: list[Operand], out: Labels, trace: list[Step], scalars: list[MNode] | None = None
+    ops: list[Operand], out: Labels, trace: list[Step], scalars: list[MNode] | None = None,
+    mean: Callable[[tuple[int, ...]], MNode | None] | None = None,
 ) -> tuple[list[Operand], list[MNode]]:
-    """Apply the reading rules until none fits; return what is left and the scalars."""
+    """Apply the reading rules until none fits; return what is left and the scalars.
+
+    ``mean(labels)``, where given, hands over the reciprocal of the summed labels' sizes
+    when the product divides by them (and it is then spent): the sum that reduces those
+    labels is their mean, ``x.mean(axis=0)`` rather than ``x.sum(axis=0) / X.shape[0]``.
+    """
     scalars = [] if scalars is None else scalars
     outs = set(out)
     while True:
@@ -141,7 +149,7 @@ def read_network(
         counts = _counts(ops)
         step = (
             _elementwise(ops, outs, counts, trace)
-            or _reduce(ops, outs, counts, trace)
+            or _reduce(ops, outs, counts, trace, mean)
             or _contract(ops, out, outs, counts, trace)
             or _spread(ops, out, outs, counts, trace)
         )
@@ -174,7 +182,8 @@ def _elementwise(ops, outs, counts, trace):
 
 
 def _reduce(
-    ops: list[Operand], outs: set[int], counts: dict[int, int], trace: list[Step]
+    ops: list[Operand], outs: set[int], counts: dict[int, int], trace: list[Step],
+    mean: Callable[[tuple[int, ...]], MNode | None] | None = None,
 ) -> list[Operand] | None:
     for i, (tree, labels) in enumerate(ops):
         gone = [lab for lab in labels if lab not in outs and counts[lab] == 1]
@@ -182,11 +191,11 @@ def _reduce(
             continue
         rest = ops[:i] + ops[i + 1 :]
         if len(gone) == len(labels):
-            made: Operand = (ReduceSum(0, tree, None), ())
+            made: Operand = (ReduceSum(0, tree, None, False, mean and mean(tuple(gone))), ())
         else:
             axis = labels.index(gone[0])
             kept = tuple(lab for lab in labels if lab != gone[0])
-            made = (ReduceSum(1, tree, axis), kept)
+            made = (ReduceSum(1, tree, axis, False, mean and mean((gone[0],))), kept)
         trace.append(Step("sum", (ops[i],), made, gone[0]))
         return [*rest, made]
     return None
@@ -326,7 +335,7 @@ def factor_common(rank: int, terms: list[tuple[int, MNode]]) -> MNode:
             if len(members) >= 2 and (best is None or len(members) > best[2]):
                 best = (side, members, len(members))
     if best is None:
-        return Add(rank, tuple(terms))
+        return _factor_elementwise(rank, terms, parts)
     side, members, _ = best
     chains = [parts[k] for k in members]
     shared = chains[0][1].items[side]  # type: ignore[attr-defined]
@@ -341,6 +350,59 @@ def factor_common(rank: int, terms: list[tuple[int, MNode]]) -> MNode:
         return factored
     merged = sorted([(1, factored), *rest], key=lambda st: (st[0] < 0, order_key(st[1])))
     return factor_common(rank, merged)
+
+
+def _factor_elementwise(rank: int, terms: list[tuple[int, MNode]],
+                        parts: list[tuple[float, MNode]]) -> MNode:
+    """``a * c + b * c`` -> ``(a + b) * c``: products that share a factor are factored.
+
+    The largest group of elementwise products sharing a factor (an identical tree) is
+    factored, then the next.
+
+    Moving factors between products keeps numpy's broadcasting: each product's other
+    factors still meet the shared one, now through their sum.
+    """
+    parts = [(c, _as_product(rank, t)) for c, t in parts]
+    groups: list[tuple[MNode, list[int]]] = []
+    for k, (_, tree) in enumerate(parts):
+        if not isinstance(tree, Mul):
+            continue
+        own: list[MNode] = []
+        for item in tree.items:
+            if isinstance(item, Num) or item in own:
+                continue
+            own.append(item)
+            for shared, members in groups:
+                if shared == item:
+                    members.append(k)
+                    break
+            else:
+                groups.append((item, [k]))
+    best = max((g for g in groups if len(g[1]) >= 2), key=lambda g: len(g[1]), default=None)
+    if best is None:
+        return Add(rank, tuple(terms))
+    shared, members = best
+    rests = []
+    for k in members:
+        coeff, tree = parts[k]
+        items = list(tree.items)  # type: ignore[attr-defined]
+        items.remove(shared)
+        rests.append((coeff, mul(*items)))
+    inner = add_terms(max(r.rank for _, r in rests), rests)
+    factored = mul(inner, shared)
+    rest = [terms[k] for k in range(len(terms)) if k not in members]
+    if not rest:
+        return factored
+    merged = sorted([(1, factored), *rest], key=lambda st: (st[0] < 0, order_key(st[1])))
+    return factor_common(rank, merged)
+
+
+def _as_product(rank: int, tree: MNode) -> MNode:
+    """A row placed in a matrix, ``(u * v)[None, :]``, as the product of its rows."""
+    if (rank == 2 and isinstance(tree, Expand) and tree.axis == 1
+            and isinstance(tree.arg, Mul)):
+        return Mul(2, tuple(Expand(2, i, 1) if i.rank == 1 else i for i in tree.arg.items))
+    return tree
 
 
 def add_terms(rank: int, parts: list[tuple[float, MNode]]) -> MNode:

@@ -2,7 +2,7 @@
 
 ``X.shape[k]`` (only for the text's own names), ``np.ones``/``np.zeros``/``np.eye`` of such
 sizes, ``np.ones_like(X)``, ``v[:, None]``, ``np.linalg.slogdet(X)[1]``, ``np.heaviside(x,
-0.0)``, ``float(...)`` and the stable logsumexp.
+0.0)``, ``float(...)`` and the stable logsumexp and softmax.
 """
 
 from __future__ import annotations
@@ -89,11 +89,19 @@ class RenderedForms(CallReader):
         if node.keywords:
             raise self.error(f"{name}(...) takes no keyword arguments here", node.keywords[0])
         args = node.args
-        arity = 1 if name in ("ones", "zeros", "ones_like", "zeros_like", "eye", "float") else 2
+        arity = 1 if name in ("ones", "zeros", "ones_like", "zeros_like", "eye", "float",
+                              "pinv") else 2
         if len(args) != arity:
             raise self.error(f"{name}(...) takes {arity} argument(s) here", node)
         if name == "float":
             return self.visit(args[0])
+        if name == "pinv":  # np.linalg.pinv(A) = inv(A.T @ A) @ A.T (A of full column rank)
+            a = self.expr(args[0])
+            if len(a.dims) != 2:
+                raise self.error(f"pinv(...) needs a matrix; this has dims {list(a.dims)}",
+                                 args[0])
+            at = builders.transpose(a)
+            return builders.matmul(builders.BUILDERS["inv"](builders.matmul(at, a)), at)
         if name in ("ones_like", "zeros_like"):  # np.ones_like(X): X's dims
             dims = self.expr(args[0]).dims
             return constant(1.0, dims) if name == "ones_like" else make_sum([], dims)
@@ -110,14 +118,24 @@ class RenderedForms(CallReader):
         return self.build(node, make_func, "step", first)
 
     def is_logsumexp_form(self, node: ast.BinOp) -> bool:
-        """Whether ``node`` is the renderer's stable logsumexp spelling."""
-        return self._logsumexp_parts(node) is not None
+        """Whether ``node`` is the renderer's stable logsumexp or softmax spelling."""
+        return self._logsumexp_parts(node) is not None or self._softmax_parts(node) is not None
 
     def logsumexp_form(self, node: ast.BinOp) -> Expr | None:
-        """``logsumexp(a, axis)`` from the renderer's stable numpy spelling.
+        """``logsumexp(a, axis)`` or ``softmax(a, axis)`` from the renderer's stable spellings.
 
-        That is ``np.log(np.exp(a - a.max(...)).sum(...)) + a.max(...)``; else None.
+        That is ``np.log(np.exp(a - a.max(...)).sum(...)) + a.max(...)``, or
+        ``np.exp(a - a.max(...)) / np.exp(a - a.max(...)).sum(...)``; else None.
         """
+        soft = self._softmax_parts(node)
+        if soft is not None:
+            arg_node, axis_node = soft
+            arg = self.expr(arg_node)
+            if axis_node is None:
+                axis: object = tuple(range(len(arg.dims)))
+            else:
+                axis = self.static(axis_node, "softmax axis")
+            return self.build(node, builders.softmax, arg, axis)
         parts = self._logsumexp_parts(node)
         if parts is None:
             return None
@@ -125,6 +143,39 @@ class RenderedForms(CallReader):
         axis = None if axis_node is None else self.static(axis_node, "logsumexp axis")
         return self.build(node, builders.logsumexp, self.expr(arg_node), axis, False,
                           axis_node=axis_node)
+
+    def _softmax_parts(self, node: ast.BinOp) -> tuple[ast.AST, ast.AST | None] | None:
+        """``(a, axis node or None)`` of ``np.exp(a - a.max(K)) / np.exp(a - a.max(K)).sum(K)``.
+
+        ``K`` is nothing (every axis) or ``axis=..., keepdims=True``.
+        """
+        if not isinstance(node.op, ast.Div):
+            return None
+        exp, total = node.left, node.right
+        if not (isinstance(total, ast.Call) and isinstance(total.func, ast.Attribute)
+                and total.func.attr == "sum" and not total.args
+                and ast.dump(total.func.value) == ast.dump(exp)):
+            return None
+        if not (isinstance(exp, ast.Call) and self.dotted(exp.func) in EXP_NAMES
+                and len(exp.args) == 1 and not exp.keywords):
+            return None
+        diff = exp.args[0]
+        if not (isinstance(diff, ast.BinOp) and isinstance(diff.op, ast.Sub)
+                and isinstance(diff.right, ast.Call)
+                and isinstance(diff.right.func, ast.Attribute)
+                and diff.right.func.attr == "max" and not diff.right.args
+                and ast.dump(diff.right.func.value) == ast.dump(diff.left)):
+            return None
+        peak_kw = {k.arg or "": ast.dump(k.value) for k in diff.right.keywords}
+        sum_kw = {k.arg or "": ast.dump(k.value) for k in total.keywords}
+        if peak_kw != sum_kw:
+            return None
+        if not peak_kw:
+            return diff.left, None
+        if set(peak_kw) != {"axis", "keepdims"} or peak_kw["keepdims"] != ast.dump(
+                ast.Constant(True)):
+            return None
+        return diff.left, next(k.value for k in total.keywords if k.arg == "axis")
 
     def _logsumexp_parts(self, node: ast.BinOp) -> tuple[ast.AST, ast.AST | None] | None:
         def kw(call: ast.Call) -> dict[str, str]:

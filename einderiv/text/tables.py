@@ -62,7 +62,7 @@ METHODS = {name for name in public_names() if REGISTRY[name].method}
 
 
 #: numpy calls the renderer writes in ``to_numpy()``, read back in those forms only
-RENDERED = {"ones", "zeros", "ones_like", "zeros_like", "eye", "float", "heaviside"}
+RENDERED = {"ones", "zeros", "ones_like", "zeros_like", "eye", "float", "heaviside", "pinv"}
 SLOGDET = {"np.linalg.slogdet", "numpy.linalg.slogdet"}
 LOG_NAMES = {"np.log", "numpy.log", "log", "jnp.log", "jax.numpy.log"}
 EXP_NAMES = {"np.exp", "numpy.exp", "exp", "jnp.exp", "jax.numpy.exp"}

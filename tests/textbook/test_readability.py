@@ -108,3 +108,41 @@ def test_script_limit_and_unknown_ids(tmp_path):
     assert "cases: 4, measured: 4" in result.stdout
     bad = _run_script("--cases", "no-such-case", cwd=tmp_path)
     assert bad.returncode == 2 and "unknown case ids: no-such-case" in bad.stderr
+
+
+#: Cases still over the budget, with their cause (issue 10 wants none). A RATCHET: the test
+#: below fails when a case outside this list goes over budget or fewer cases are within it;
+#: fix a cause, then take its cases off the list and raise :data:`WITHIN_AT_LEAST`.
+OVER_BUDGET = {
+    # the label's sum is 1 (one-hot / 0-1 labels, the sampler knows it, einderiv does not):
+    # the textbook drops y.sum(), einderiv keeps the general form p * y.sum() - y; for the
+    # smallest (15 nodes) the stable softmax's two lines alone are over the budget too
+    "gf-softmax-ce": "one-hot labels", "d2l-softmax-ce": "one-hot labels",
+    "d2l-softmax-ce-batch": "one-hot labels", "d2l-softmax-ce-hessian": "one-hot labels",
+    "d2l-softmax-reg-W": "one-hot labels", "d2l-softmax-reg-b": "one-hot labels",
+    "prml-multiclass-grad": "one-hot labels", "cs-softmax-dW": "one-hot labels",
+    "cs-softmax-dW-reg": "one-hot labels",
+    "cs-nn-db": "one-hot labels", "cs-nn-dW2": "one-hot labels", "cs-nn-db2": "one-hot labels",
+    "gf-mlp-dW1": "one-hot labels", "gf-mlp-dW2": "one-hot labels",
+    "gf-bernoulli-softplus": "0/1 labels: (1 - 2y) sigmoid((1 - 2y) z) = sigmoid(z) - y",
+    # the stable softmax (shifted by its max on a line of its own) costs its lines
+    "fa-std-dV": "stable softmax lines",
+    # batch norm: xhat = (X - mu) / sqrt(var + eps) is not recognised as one part
+    "bn-compact-dx-moments": "normalized input not named; E[x^2] - E[x]^2 not a variance",
+}
+WITHIN_AT_LEAST = 224
+"""Cases within the budget today (of 241): the ratchet's floor."""
+
+
+def test_every_case_within_budget_but_the_known_ones():
+    """A ratchet (issue 10 asks for every case within 1.25x; these are not yet).
+
+    Every case not in :data:`OVER_BUDGET` is within the budget, and at least
+    :data:`WITHIN_AT_LEAST` cases are; a listed case that comes within budget is reported so
+    the list shrinks.
+    """
+    over = {c.id for c in CASES if not size.within_budget(c)}
+    assert over <= set(OVER_BUDGET), f"over budget, not known: {sorted(over - set(OVER_BUDGET))}"
+    assert len(CASES) - len(over) >= WITHIN_AT_LEAST
+    assert not set(OVER_BUDGET) - over, (
+        f"now within budget, take off OVER_BUDGET: {sorted(set(OVER_BUDGET) - over)}")
