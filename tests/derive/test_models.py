@@ -6,8 +6,6 @@ and with central finite differences.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -253,12 +251,9 @@ def _bptt_values(steps, seed=0):
     return values
 
 
-def test_bptt_20_steps_fast_linear_and_correct():
+def test_bptt_20_steps_linear_and_correct():
     loss20 = _unrolled(20)
-    start = time.perf_counter()
     grads = {w: ed.grad(loss20, w) for w in ("Waa", "Wax", "ba", "a0")}
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0  # generous; in practice a few hundredths of a second
     assert grads["Waa"].shape == ("n", "n")
     assert grads["ba"].shape == ("n", "1")
 
@@ -284,9 +279,7 @@ def test_bptt_last_step_only_vjp():
     a = a0
     for t in range(steps):
         a = ed.tanh(Waa @ a + Wax @ ed.symbols(f"x{t}[k,m]") + ba)
-    start = time.perf_counter()
     dWaa = ed.vjp(a, Waa, "da")
-    assert time.perf_counter() - start < 5.0
     values = _bptt_values(steps, seed=1)
     values = {k: v for k, v in values.items() if not k.startswith("g")}
     da = np.random.default_rng(4).normal(size=(3, 5))
@@ -325,9 +318,7 @@ def test_bptt_hessian_derives_fast_and_linear():
     """Forward over reverse (a Hessian) through 20 steps (took 35 s before the fix)."""
     sizes = {}
     for steps in (10, 20):
-        start = time.perf_counter()
         H = ed.hessian(ed.sum(_last_state(steps)), "ba")
-        assert time.perf_counter() - start < 5.0
         assert H.shape == ("n", "1", "n", "1")
         sizes[steps] = _size(H)
     assert sizes[20] < 2.5 * sizes[10]
