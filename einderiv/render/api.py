@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
+from collections.abc import Iterator
 
 import networkx as nx
 
@@ -38,15 +40,32 @@ def matrix_form(
         return renderer.full(body)
 
 
+_RECURSION = threading.Lock()
+_ACTIVE = {"blocks": 0, "saved": 0}  # open deep_recursion blocks (all threads), the limit before
+
+
 @contextlib.contextmanager
-def deep_recursion(limit: int = 20000):
-    """Raise the recursion limit inside the block (rendering recurses along deep chains)."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, limit))
+def deep_recursion(limit: int = 20000) -> Iterator[None]:
+    """Raise the recursion limit inside the block (rendering recurses along deep chains).
+
+    The limit is the interpreter's, shared by every thread, so the blocks are counted: the
+    first to open saves the limit and the last to close restores it (two threads rendering
+    at once would otherwise leave the raised limit behind, and later parses would no longer
+    stop at their nesting limit).
+    """
+    with _RECURSION:
+        if _ACTIVE["blocks"] == 0:
+            _ACTIVE["saved"] = sys.getrecursionlimit()
+        _ACTIVE["blocks"] += 1
+        if sys.getrecursionlimit() < limit:
+            sys.setrecursionlimit(limit)
     try:
         yield
     finally:
-        sys.setrecursionlimit(old)
+        with _RECURSION:
+            _ACTIVE["blocks"] -= 1
+            if _ACTIVE["blocks"] == 0:
+                sys.setrecursionlimit(_ACTIVE["saved"])
 
 
 def to_numpy(expr: Expr) -> str:

@@ -105,3 +105,29 @@ def test_softmax_lines_run_in_every_dialect(module, axis):
         got = np.asarray(scope["f"](**{k: jnp.asarray(v) for k, v in vals.items()}))
     tol = 1e-9 if module == "torch" else 1e-4  # jax computes in float32 by default
     np.testing.assert_allclose(got, e.evaluate(vals), rtol=tol, atol=tol)
+
+
+def test_threads_rendering_at_once_leave_the_recursion_limit_as_it_was():
+    """Rendering raises the interpreter's recursion limit in a block; threads overlapping
+    those blocks must restore it (else later parses no longer stop at their nesting limit)."""
+    import sys
+
+    W, x = ed.symbols("W[n,m] x[m]")
+    e = ed.grad(ed.sum(ed.tanh(W @ x)), "W")
+    before = sys.getrecursionlimit()
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        barrier.wait()
+        for _ in range(40):
+            e.to_program("dW")
+            e.to_numpy()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sys.getrecursionlimit() == before
+    with pytest.raises(ed.ParseError, match="nested too deeply"):
+        ed.parse("+".join(["x"] * 40_000), shapes="x[n]")
