@@ -6,6 +6,7 @@ from einderiv.errors import EinderivError
 from einderiv.ir.nodes import (
     Expr,
     Symbol,
+    differentials_of,
     inputs_of,
     size_owners,
 )
@@ -24,8 +25,12 @@ class SizeSource:
         for node in topological(root):
             if isinstance(node, Symbol):
                 self.symbols.append(node)
-                for axis, dim in enumerate(node.dims):
-                    self.where.setdefault(dim, f"{node.name}.shape[{axis}]")
+        # a dim is spelled by the function's own symbols before a derivative's cotangent or
+        # tangent (X.shape[0], not dout.shape[0]), each group in the body's order
+        differentials = {d for d, _ in differentials_of(root)}
+        for node in sorted(self.symbols, key=lambda s: s.key in differentials):
+            for axis, dim in enumerate(node.dims):
+                self.where.setdefault(dim, f"{node.name}.shape[{axis}]")
         seen = {s.mkey for s in self.symbols}  # a set: T inputs cost T, not T**2
         self.symbols += [s for s in inputs_of(root) if s.mkey not in seen]
 

@@ -188,3 +188,18 @@ def test_the_where_form_takes_the_programs_name():
     assert g.to_latex(where=True, name="grad_w").startswith(r"\mathrm{grad}_{w} = ")
     with pytest.raises(ed.EinderivError, match="where=True"):
         g.to_latex(name="dw")
+
+
+def test_a_size_is_read_off_the_functions_symbols_before_the_cotangent():
+    """Batch norm's 1/m is X.shape[0], not dout.shape[0] (both carry m)."""
+    f = ed.parse("mu = mean(X, axis=0); var = mean((X - mu) ** 2, axis=0); "
+                 "gamma * (X - mu) / sqrt(var + 1)", shapes="X[m,d] gamma[d]")
+    g = ed.vjp(f, "X", "dout")
+    text = g.to_program("dX")
+    assert "X.shape[0]" in text and "dout.shape" not in text, text
+    rng = np.random.default_rng(0)
+    vals = {"X": rng.normal(size=(5, 3)), "gamma": rng.normal(size=3),
+            "dout": rng.normal(size=(5, 3))}
+    scope = {"np": np, **vals}
+    exec(text, scope)  # noqa: S102 - the library's own program
+    np.testing.assert_allclose(scope["dX"], g.evaluate(vals), rtol=1e-10, atol=1e-12)
