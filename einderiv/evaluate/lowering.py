@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from einderiv.evaluate import kernels
 from einderiv.evaluate.calls import matfunc
 from einderiv.evaluate.emitter import Dialect, Emitter, Shape, Val, broadcast, number
+from einderiv.evaluate.kernels import numpy_kernel, warns
 from einderiv.evaluate.ops import Backend, Placement
 from einderiv.evaluate.plan import ProductPlan, size_of
 from einderiv.evaluate.products import ProductContext, lower_product
@@ -446,9 +446,9 @@ class Lowering:
             value = entry.array(np, *[np.asarray(a.const, self.placement.dtype) for a in args],
                                 node.param)
             return Val("", (), const=float(value))
-        kernel = kernels.numpy_kernel(node.name, node.param) if em.dialect.name == "numpy" \
+        kernel = numpy_kernel(node.name, node.param) if em.dialect.name == "numpy" \
             else None
-        if kernels.warns(kernel):
+        if warns(kernel):
             self.quiet = True
         ready = []
         for a, arg in zip(args, node.args, strict=True):
