@@ -10,6 +10,7 @@ test helper ``tests/support/katex.py`` runs the same package under node.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -39,11 +40,23 @@ def ensure_katex(cache_dir: Path = CACHE_DIR) -> Path:
     """The ``node_modules/katex`` directory of KaTeX ``KATEX_VERSION``, installed if needed.
 
     The install goes into a fresh temporary directory next to ``cache_dir`` that then
-    replaces it, so an interrupted install never leaves a half-filled cache behind.
+    replaces it, so an interrupted install never leaves a half-filled cache behind; a lock
+    file beside the cache lets one build install while concurrent builds (the test suite
+    on several processes) wait and then use it.
     """
     package = cache_dir / "node_modules" / "katex"
     if _installed_version(package) == KATEX_VERSION:
         return package
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir.parent / "katex.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if _installed_version(package) == KATEX_VERSION:  # another build installed it
+            return package
+        return _install(cache_dir, package)
+
+
+def _install(cache_dir: Path, package: Path) -> Path:
+    """Install KaTeX into ``cache_dir`` (under the lock of :func:`ensure_katex`)."""
     npm = shutil.which("npm")
     if npm is None:
         raise KatexInstallError(

@@ -16,12 +16,14 @@ within a few minutes on two cores; ``hunt`` is a long search, chosen with
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 from support import oracle
+from support.fuzz_summary import write_summary
 
 _BOUNDED = {"deadline": None, "database": None, "derandomize": True,
             "suppress_health_check": [HealthCheck.too_slow]}
@@ -55,3 +57,24 @@ def check_numeric() -> Callable[..., str]:
 def values_for() -> Callable[..., dict[str, Any]]:
     """Seeded float64 values for an expression's symbols, distinct sizes per dim."""
     return oracle.values_for
+
+
+# -- the fuzz suite's counts when the suite runs on several processes (pytest-xdist) -------
+
+_FUZZ: dict[str, Any] = {"seed": None, "stats": {}}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Collect the fuzz counts a worker handed over (tests/fuzz/conftest.py)."""
+    handed = getattr(node, "workeroutput", {}).get("fuzz")
+    if handed:
+        _FUZZ["seed"] = handed["seed"]
+        for entry, counts in handed["stats"].items():
+            _FUZZ["stats"].setdefault(entry, Counter()).update(counts)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """In the controller of a several-process run, print the workers' fuzz counts."""
+    if _FUZZ["stats"]:
+        write_summary(terminalreporter, _FUZZ["seed"], _FUZZ["stats"])

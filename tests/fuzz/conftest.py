@@ -1,4 +1,4 @@
-"""The fuzz suite's fixtures and its line in the terminal summary (seed, inputs tried).
+"""The fuzz suite's fixtures and its section of the terminal summary (seed, inputs tried).
 
 ``python -m pytest`` prints, after the tests, the seed and per entry point how many
 inputs were tried and how they ended (``ok``, ``error`` for an EinderivError, ``known``
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from fuzz_harness import SEED, STATS, Worker
+from support.fuzz_summary import write_summary
 
 
 @pytest.fixture(scope="session")
@@ -29,12 +30,12 @@ def worker(fuzz_dir):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print the seed and the counts of inputs tried per entry point."""
-    if not STATS:
-        return
-    terminalreporter.section("fuzz: hostile inputs")
-    total = sum(sum(c.values()) for c in STATS.values())
-    terminalreporter.write_line(f"seed {SEED} (EINDERIV_FUZZ_SEED), {total} inputs in all")
-    for entry, counts in sorted(STATS.items()):
-        parts = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
-        terminalreporter.write_line(f"  {entry:10s} {sum(counts.values()):5d} tried: {parts}")
+    """Print the seed and the counts of inputs tried per entry point (a plain run)."""
+    write_summary(terminalreporter, SEED, STATS)
+
+
+def pytest_sessionfinish(session):
+    """On a pytest-xdist worker, hand the counts to the controller, which prints them."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None and STATS:
+        output["fuzz"] = {"seed": SEED, "stats": {e: dict(c) for e, c in STATS.items()}}

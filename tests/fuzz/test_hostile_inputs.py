@@ -243,8 +243,10 @@ def test_fixed_escape_stays_fixed(fixed, worker):
     assert outcome.kind in ("ok", "error"), f"{fixed.id}: {outcome.describe()}"
 
 
-def test_the_summary_shows_the_seed_and_the_counts(fuzz_dir):
-    """``python -m pytest`` prints the seed and the inputs tried per entry point."""
+@pytest.mark.parametrize("processes", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_the_summary_shows_the_seed_and_the_counts(fuzz_dir, processes):
+    """``python -m pytest`` prints the seed and the inputs tried per entry point, also when
+    the suite runs on several processes (the workers hand their counts to the controller)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -254,7 +256,7 @@ def test_the_summary_shows_the_seed_and_the_counts(fuzz_dir):
            "PYTHONPATH": str(root)}
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-         str(Path(__file__)), "-k", "test_only_einderiv_errors_escape and symbols"],
+         *processes, str(Path(__file__)), "-k", "test_only_einderiv_errors_escape and symbols"],
         capture_output=True, text=True, timeout=300, cwd=root, env=env)
     assert out.returncode == 0, out.stdout[-2000:]
     assert "fuzz: hostile inputs" in out.stdout
