@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import functools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -57,25 +57,23 @@ class Exact:
     root_up: bool = True
     pi: int = 0
 
-    def factors(self, plain: bool = False) -> tuple[list[str], list[str]]:
-        """The numpy factors above and below the line (``plain``: no ``np.sqrt``, for torch)."""
+    def spelled(self, root: Callable[[int], str], pi: str) -> tuple[list[str], list[str]]:
+        """The factors above and below the line, ``sqrt(s)`` spelled ``root(s)`` and pi ``pi``."""
         up: list[str] = [str(self.p)] if self.p != 1 else []
         down: list[str] = [str(self.q)] if self.q != 1 else []
         if self.root != 1:
-            (up if self.root_up else down).append(
-                repr(math.sqrt(self.root)) if plain else f"np.sqrt({self.root})")
+            (up if self.root_up else down).append(root(self.root))
         if self.pi:
-            (up if self.pi > 0 else down).append("np.pi")
+            (up if self.pi > 0 else down).append(pi)
         return up, down
+
+    def factors(self, plain: bool = False) -> tuple[list[str], list[str]]:
+        """The numpy factors above and below the line (``plain``: no ``np.sqrt``, for torch)."""
+        return self.spelled(lambda s: repr(math.sqrt(s)) if plain else f"np.sqrt({s})", "np.pi")
 
     def latex(self) -> str:
         r"""``\frac{..}{..}`` with ``\sqrt{s}`` and ``\pi`` where they belong."""
-        up = [str(self.p)] if self.p != 1 else []
-        down = [str(self.q)] if self.q != 1 else []
-        if self.root != 1:
-            (up if self.root_up else down).append(f"\\sqrt{{{self.root}}}")
-        if self.pi:
-            (up if self.pi > 0 else down).append("\\pi")
+        up, down = self.spelled(lambda s: f"\\sqrt{{{s}}}", "\\pi")
         top = " ".join(up) or "1"
         return f"\\frac{{{top}}}{{{' '.join(down)}}}" if down else top
 
@@ -177,12 +175,7 @@ def number_plain(value: float, factor: bool = False) -> str:
     form = exact(value)
     if form is None:
         return format_number(value)
-    up = [str(form.p)] if form.p != 1 else []
-    down = [str(form.q)] if form.q != 1 else []
-    if form.root != 1:
-        (up if form.root_up else down).append(f"√{form.root}")
-    if form.pi:
-        (up if form.pi > 0 else down).append("π")
+    up, down = form.spelled(lambda s: f"√{s}", "π")
     text = "·".join(up) or "1"
     if down:
         text += "/" + (down[0] if len(down) == 1 else "(" + "·".join(down) + ")")
